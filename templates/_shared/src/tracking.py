@@ -1,0 +1,50 @@
+"""MLflow tracking: where runs go, which experiment they join, and which commit made them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import mlflow
+
+from . import PROJECT_NAME, __version__
+
+# A file next to the code keeps runs with the project and needs no server; a team points
+# MLFLOW_TRACKING_URI at a shared tracking server instead.
+DEFAULT_STORE = "mlflow.db"
+
+
+def tracking_uri() -> str:
+    """The tracking URI: MLFLOW_TRACKING_URI if set, else a SQLite file in the working directory."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / DEFAULT_STORE}"
+
+
+def git_commit() -> str | None:
+    """The commit of the working directory, or None outside a git repository."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return result.stdout.strip() or None
+
+
+@contextmanager
+def start_run(run_name: str, tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun]:
+    """Open an MLflow run in the project's experiment, tagged with the package version and commit."""
+    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_experiment(PROJECT_NAME)
+    run_tags = {"project.version": __version__, **(tags or {})}
+    commit = git_commit()
+    if commit:
+        # The tag MLflow's UI shows as the run's source version.
+        run_tags["mlflow.source.git.commit"] = commit
+    with mlflow.start_run(run_name=run_name, tags=run_tags) as run:
+        yield run
