@@ -8,35 +8,38 @@ from pathlib import Path
 
 from .paths import TEMPLATES_DIR, project_types
 
-# Path in the type folder (a Copier template path) -> the Jinja include it holds.
+# Path in the type folder (a Copier template path) -> the partial it includes from _shared/.
 SHARED_STUBS: dict[str, str] = {
-    "pyproject.toml.jinja": '{% include "templates/_shared/pyproject.toml.jinja" %}',
-    "noxfile.py.jinja": '{% include "templates/_shared/noxfile.py.jinja" %}',
-    ".github/workflows/ci.yml.jinja": '{% include "templates/_shared/github/workflows/ci.yml.jinja" %}',
-    ".pre-commit-config.yaml.jinja": '{% include "templates/_shared/pre-commit-config.yaml.jinja" %}',
-    "Dockerfile.jinja": '{% include "templates/_shared/Dockerfile.jinja" %}',
-    ".dockerignore.jinja": '{% include "templates/_shared/dockerignore.jinja" %}',
-    ".gitignore.jinja": '{% include "templates/_shared/gitignore.jinja" %}',
-    "README.md.jinja": '{% include "templates/_shared/README.md.jinja" %}',
-    "MODEL_CARD.md.jinja": '{% include "templates/_shared/MODEL_CARD.md.jinja" %}',
-    "LICENSE.jinja": '{% include "templates/_shared/licenses/" ~ license ~ ".jinja" %}',
-    "{{ _copier_conf.answers_file }}.jinja": (
-        '{% include "templates/_shared/copier-answers.yml.jinja" %}'
-    ),
-    "src/{{ package_name }}/__init__.py.jinja": '{% include "templates/_shared/src/__init__.py.jinja" %}',
-    "src/{{ package_name }}/tracking.py.jinja": '{% include "templates/_shared/src/tracking.py" %}',
+    "pyproject.toml.jinja": "pyproject.toml.jinja",
+    "noxfile.py.jinja": "noxfile.py.jinja",
+    ".github/workflows/ci.yml.jinja": "github/workflows/ci.yml.jinja",
+    ".pre-commit-config.yaml.jinja": "pre-commit-config.yaml.jinja",
+    "Dockerfile.jinja": "Dockerfile.jinja",
+    ".dockerignore.jinja": "dockerignore.jinja",
+    ".gitignore.jinja": "gitignore.jinja",
+    "README.md.jinja": "README.md.jinja",
+    "MODEL_CARD.md.jinja": "MODEL_CARD.md.jinja",
+    # The license text is picked by the `license` answer.
+    "LICENSE.jinja": '" ~ "licenses/" ~ license ~ ".jinja',
+    "{{ _copier_conf.answers_file }}.jinja": "copier-answers.yml.jinja",
+    "src/{{ package_name }}/__init__.py.jinja": "src/__init__.py.jinja",
+    "src/{{ package_name }}/tracking.py.jinja": "src/tracking.py",
 }
+
+
+def stub_text(partial: str) -> str:
+    """The one line a stub holds. No trailing newline: the partial already ends with one."""
+    return f'{{% include "templates/_shared/{partial}" %}}'
 
 
 def write_stubs(type_dir: Path) -> list[Path]:
     """Write every shared stub into one type folder; return the files that changed."""
     changed = []
-    for relpath, include in SHARED_STUBS.items():
+    for relpath, partial in SHARED_STUBS.items():
         path = type_dir / relpath
-        # No trailing newline: the included partial already ends with one.
-        if not path.exists() or path.read_text() != include:
+        if not path.exists() or path.read_text() != stub_text(partial):
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(include)
+            path.write_text(stub_text(partial))
             changed.append(path)
     return changed
 

@@ -38,7 +38,7 @@ def git_commit() -> str | None:
 
 @contextmanager
 def start_run(run_name: str, tags: dict[str, str] | None = None) -> Iterator[mlflow.ActiveRun]:
-    """Open an MLflow run in the project's experiment, tagged with the package version and commit."""
+    """Open a run in the project's MLflow experiment, tagged with the version and git commit."""
     mlflow.set_tracking_uri(tracking_uri())
     mlflow.set_experiment(PROJECT_NAME)
     run_tags = {"project.version": __version__, **(tags or {})}

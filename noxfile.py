@@ -1,0 +1,74 @@
+"""Tasks for the template repository: lint, tests, one session per variant, demo and bench.
+
+`nox` runs lint and tests (what CI runs, through `python3 dev.py test`). The variant list comes
+from src/ml_milestones/variants.py, the same list the tests read.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+sys.path.insert(0, str(Path(__file__).parent / "src"))
+from ml_milestones.variants import VARIANTS, get_variant
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["lint", "tests"]
+
+ROOT = Path(__file__).parent
+BUILD = ROOT / "build"
+
+
+def install(session: nox.Session, group: str = "test") -> None:
+    session.install("--editable", ".", "--group", group)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff and mypy on the generator's own code."""
+    install(session, "dev")
+    session.run("ruff", "check", "src", "tests", "noxfile.py", "dev.py")
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py", "dev.py")
+    session.run("mypy")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite: questions, render contract, and every full variant's generated CI."""
+    install(session)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def fast(session: nox.Session) -> None:
+    """The suite without the slow generated-CI runs: seconds, for quick feedback."""
+    install(session)
+    session.run("pytest", "-m", "not full", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("variant", [v.id for v in VARIANTS], ids=[v.id for v in VARIANTS])
+def generated(session: nox.Session, variant: str) -> None:
+    """Render one variant into build/variants/ and run its CI with `ml-milestones check`."""
+    install(session)
+    destination = BUILD / "variants" / variant
+    shutil.rmtree(destination, ignore_errors=True)
+    session.run("ml-milestones", "render", variant, str(destination))
+    session.run("ml-milestones", "check", str(destination), *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Render the tabular milestone into build/demo/ and run its demo, as a new user would."""
+    install(session)
+    variant = get_variant("tabular-defaults")
+    destination = BUILD / "demo" / "heart-disease-risk"
+    shutil.rmtree(destination, ignore_errors=True)
+    session.run("ml-milestones", "render", variant.id, str(destination))
+    session.chdir(destination)
+    session.run("nox", "-s", "demo", external=True)
+    session.log(f"The project, its report and model card are in {destination}")

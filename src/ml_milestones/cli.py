@@ -1,0 +1,101 @@
+"""The `ml-milestones` command: render variants and check generated projects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .checks import ALL_CHECKS, CheckResult, run_checks, select
+from .render import render
+from .variants import VARIANTS, get_variant
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+console = Console()
+
+
+@app.command()
+def check(
+    path: Annotated[
+        Path, typer.Argument(help="Folder of a generated project.", exists=True, file_okay=False)
+    ],
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only this check (id or name); repeatable.")
+    ] = None,
+    skip: Annotated[
+        list[str] | None, typer.Option(help="Skip this check (id or name); repeatable.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print results as JSON for machines.")
+    ] = False,
+) -> None:
+    """Tell whether a generated project passes its CI: nox sessions, workflows, Dockerfile, hooks.
+
+    Runs in a temporary copy of the project, so nothing in PATH changes. Exits 1 on any failure.
+    """
+    try:
+        checks = select(only, skip)
+        if as_json:
+            results = run_checks(path, checks)
+        else:
+            with console.status(f"Checking {path} ({len(checks)} checks)..."):
+                results = run_checks(path, checks)
+    except (ValueError, FileNotFoundError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from error
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        _print_results(path, results)
+    raise typer.Exit(1 if any(r.failed for r in results) else 0)
+
+
+def _print_results(path: Path, results: list[CheckResult]) -> None:
+    table = Table(title=f"ml-milestones check {path}")
+    for column in ("id", "check", "result", "seconds"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    style = {
+        "pass": "[green]pass[/green]",
+        "fail": "[red]FAIL[/red]",
+        "skip": "[yellow]skip[/yellow]",
+    }
+    for result in results:
+        table.add_row(result.id, result.name, style[result.status], f"{result.seconds:.1f}")
+    console.print(table)
+    for result in results:
+        if result.status != "pass" and result.detail:
+            console.rule(f"{result.id} {result.name}: {result.status}")
+            console.print(result.detail, markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def rules() -> None:
+    """List every check with its id and rule."""
+    for check_ in ALL_CHECKS:
+        console.print(f"[bold]{check_.id}[/bold] {check_.name}: {check_.rule()}")
+
+
+@app.command()
+def variants() -> None:
+    """List the variant matrix: the rendered projects our tests check."""
+    for variant in VARIANTS:
+        console.print(f"{variant.id:30} {'full' if variant.full else 'render'}  {variant.answers}")
+
+
+@app.command("render")
+def render_command(
+    variant_id: Annotated[str, typer.Argument(help="A variant id from `ml-milestones variants`.")],
+    destination: Annotated[Path, typer.Argument(help="Empty or new folder to render into.")],
+) -> None:
+    """Render one variant of the matrix from this checkout (uncommitted changes included)."""
+    try:
+        variant = get_variant(variant_id)
+    except KeyError as error:
+        console.print(f"[red]error:[/red] {error.args[0]}")
+        raise typer.Exit(2) from error
+    render(variant, destination)
+    console.print(f"Rendered {variant.id} into {destination}")

@@ -1,0 +1,57 @@
+"""Find and run the command-line tools the checks need, from this package's own environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+# Variables that would leak the caller's environment into the checked project's own sessions.
+_LEAKY_VARIABLES = (
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "UV_PROJECT_ENVIRONMENT",
+)
+
+
+def clean_env() -> dict[str, str]:
+    """The current environment, without our virtualenv, and with our tools first on PATH."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _LEAKY_VARIABLES and not k.startswith("NOX_")
+    }
+    # Tools installed with this package (nox, uv, actionlint, hadolint...) live next to Python.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def which(tool: str) -> str:
+    """Absolute path of `tool`, preferring the copy installed with this package."""
+    found = shutil.which(tool, path=clean_env()["PATH"])
+    if found is None:
+        raise FileNotFoundError(
+            f"{tool} is not installed: install ml-milestones with its dependencies "
+            f"(`uv pip install -e .`) or put {tool} on PATH"
+        )
+    return found
+
+
+def run(
+    command: list[str], cwd: Path, *, timeout: float = 1800
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` in `cwd`, capturing stdout and stderr together."""
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -1,0 +1,68 @@
+"""The variant matrix: every rendered project we test, read by both noxfile.py and tests/.
+
+A variant is a project type plus the answers that differ from copier.yml's defaults. Choice
+questions are covered pairwise rather than as a full product: every value of every question
+appears in at least one variant, and tests/test_variants.py fails when a question or a choice is
+added to copier.yml without a variant that uses it. `full` variants also get the slow check
+(real install, lint, typecheck, tests and demo of the rendered project).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One rendered project: a type, the answers that differ from the defaults, a readable name."""
+
+    project_type: str
+    name: str
+    answers: dict[str, Any] = field(default_factory=dict)
+    full: bool = True
+
+    @property
+    def id(self) -> str:
+        """Readable test and nox id, for example `tabular-defaults`."""
+        return f"{self.project_type}-{self.name}"
+
+    def data(self) -> dict[str, Any]:
+        """The answers to hand to Copier, project type included."""
+        return {"project_type": self.project_type, **self.answers}
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant("tabular", "defaults"),
+    Variant(
+        "tabular",
+        "all-options",
+        {
+            "project_name": "churn-lab",
+            "boosting_models": True,
+            "shap_explanations": True,
+            "fairness_column": "site",
+            "python_version": "3.12",
+            "license": "Apache-2.0",
+        },
+    ),
+    Variant(
+        "tabular",
+        "py313-no-fairness",
+        {"python_version": "3.13", "license": "BSD-3-Clause", "fairness_column": ""},
+    ),
+    # Only the license text and metadata differ from the defaults: rendering checks suffice.
+    Variant("tabular", "proprietary", {"license": "proprietary"}, full=False),
+)
+
+
+def variant_ids() -> list[str]:
+    return [variant.id for variant in VARIANTS]
+
+
+def get_variant(variant_id: str) -> Variant:
+    """The variant with this id; the error lists the valid ids."""
+    for variant in VARIANTS:
+        if variant.id == variant_id:
+            return variant
+    raise KeyError(f"unknown variant {variant_id!r}; choose one of: {', '.join(variant_ids())}")

@@ -1,0 +1,131 @@
+"""The render contract: every variant renders a complete, clean project without --trust."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+import yaml
+
+from ml_milestones.paths import TEMPLATE_ROOT
+from ml_milestones.variants import VARIANTS, Variant
+
+# What every generated repository holds, whatever its type.
+CONTRACT_FILES = [
+    ".copier-answers.yml",
+    ".dockerignore",
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "Dockerfile",
+    "LICENSE",
+    "MODEL_CARD.md",
+    "README.md",
+    "noxfile.py",
+    "pyproject.toml",
+]
+# Jinja left in a rendered file: `{{ name }}`, `{% tag`, `{# comment`. GitHub's `${{ ... }}`
+# expressions and Python's `{{` escapes in f-strings are not Jinja.
+UNRENDERED = re.compile(r"(?<!\$)\{\{-?\s*[\w.]+\s*(\|[^}]*)?-?\}\}|\{%-?\s*\w+|\{#")
+
+
+@pytest.fixture(params=VARIANTS, ids=[v.id for v in VARIANTS])
+def rendered(request: pytest.FixtureRequest, copie: Any) -> tuple[Variant, Path]:
+    variant: Variant = request.param
+    result = copie.copy(extra_answers=variant.data(), template_dir=TEMPLATE_ROOT)
+    assert result.exception is None, result.exception
+    return variant, Path(result.project_dir)
+
+
+def text_files(project: Path) -> list[Path]:
+    files = [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]
+    return [p for p in files if p.suffix not in {".png", ".csv"}]
+
+
+def test_contract_files_are_present(rendered: tuple[Variant, Path]) -> None:
+    variant, project = rendered
+    package = (
+        project
+        / "src"
+        / project.joinpath(".copier-answers.yml").read_text().split("package_name: ")[1].split()[0]
+    )
+    missing = [f for f in CONTRACT_FILES if not (project / f).is_file()]
+    assert not missing, f"{variant.id} lacks {missing}"
+    for module in ("__init__.py", "cli.py", "tracking.py"):
+        assert (package / module).is_file(), f"{variant.id} lacks {package.name}/{module}"
+    assert list((project / "tests").glob("test_*.py")), f"{variant.id} has no tests"
+
+
+def test_no_unrendered_jinja(rendered: tuple[Variant, Path]) -> None:
+    _, project = rendered
+    leftovers = []
+    for path in text_files(project):
+        assert "{{" not in str(path) and ".jinja" not in path.name, f"unrendered name {path}"
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if UNRENDERED.search(line):
+                leftovers.append(f"{path.relative_to(project)}:{number}: {line.strip()}")
+    assert not leftovers, "\n".join(leftovers)
+
+
+def test_answers_file_records_the_answers(rendered: tuple[Variant, Path]) -> None:
+    variant, project = rendered
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    # An absolute source path: a relative one breaks `copier update` once the project moves.
+    assert Path(answers["_src_path"]).is_absolute()
+    assert answers["_commit"]
+    for question, value in variant.data().items():
+        assert answers[question] == value
+
+
+def test_rendered_code_is_formatted_and_lint_clean(rendered: tuple[Variant, Path]) -> None:
+    _, project = rendered
+    ruff = [sys.executable, "-m", "ruff"]
+    for command in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        completed = subprocess.run(
+            [*ruff, *command], cwd=project, capture_output=True, text=True, check=False
+        )
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_text_files_end_cleanly(rendered: tuple[Variant, Path]) -> None:
+    """What end-of-file-fixer and trailing-whitespace would otherwise rewrite on first commit."""
+    _, project = rendered
+    problems = []
+    for path in text_files(project):
+        text = path.read_text()
+        if text and (not text.endswith("\n") or text.endswith("\n\n")):
+            problems.append(f"{path.relative_to(project)}: bad end of file")
+        if any(line != line.rstrip() for line in text.splitlines()):
+            problems.append(f"{path.relative_to(project)}: trailing whitespace")
+    assert not problems, "\n".join(problems)
+
+
+def test_license_matches_the_answer(rendered: tuple[Variant, Path]) -> None:
+    variant, project = rendered
+    license_text = (project / "LICENSE").read_text()
+    expected = {
+        "MIT": "MIT License",
+        "Apache-2.0": "Apache License",
+        "BSD-3-Clause": "BSD 3-Clause License",
+        "proprietary": "All rights reserved",
+    }[variant.data().get("license", "MIT")]
+    assert expected in license_text
+
+
+def test_copy_needs_no_trust(tmp_path: Path) -> None:
+    """pytest-copie always trusts; this copy does not, so an unsafe template feature fails here."""
+    copier.run_copy(
+        str(TEMPLATE_ROOT),
+        str(tmp_path / "project"),
+        data={"project_type": "tabular"},
+        defaults=True,
+        unsafe=False,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    assert (tmp_path / "project" / "pyproject.toml").exists()
