@@ -72,3 +72,10 @@ def demo(session: nox.Session) -> None:
     session.chdir(destination)
     session.run("nox", "-s", "demo", external=True)
     session.log(f"The project, its report and model card are in {destination}")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Time render, demo (cold and warm cache), generated CI and training; write a table."""
+    install(session)
+    session.run("python", "-m", "ml_milestones.bench")

@@ -1,0 +1,122 @@
+"""Benchmarks for `nox -s bench`: render, demo, generated CI and training times, as a table.
+
+Numbers, never assertions: these machines are shared and noisy, so targets are compared by a
+person reading benchmarks/results.md, not by a test.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paths import TEMPLATE_ROOT, project_types
+from .render import render
+from .tools import clean_env
+from .variants import VARIANTS, Variant
+
+RESULTS = TEMPLATE_ROOT / "benchmarks" / "results.md"
+PLAIN_TRAIN = Path(__file__).with_name("plain_train.py")
+
+
+@dataclass(frozen=True)
+class Row:
+    measure: str
+    seconds: float
+    target: str
+    note: str = ""
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def median_of(repeats: int, action: Callable[[], object]) -> float:
+    return statistics.median(timed(action) for _ in range(repeats))
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    completed = subprocess.run(
+        command, cwd=cwd, env=env or clean_env(), capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed in {cwd}:\n{completed.stdout[-3000:]}")
+
+
+def default_variant(project_type: str) -> Variant:
+    return next(v for v in VARIANTS if v.project_type == project_type)
+
+
+def bench_copy(workdir: Path) -> list[Row]:
+    rows = []
+    for project_type in project_types():
+        variant = default_variant(project_type)
+        counter = iter(range(100))
+        seconds = median_of(5, lambda: render(variant, workdir / f"copy-{next(counter)}"))
+        rows.append(Row(f"`copier copy` {project_type} (median of 5)", seconds, "≤ 1 s"))
+    return rows
+
+
+def nox(project: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    run([sys.executable, "-m", "nox", "--non-interactive", *args], project, env)
+
+
+def bench_tabular(workdir: Path) -> list[Row]:
+    project = render(default_variant("tabular"), workdir / "tabular")
+    cold_env = {**clean_env(), "UV_CACHE_DIR": str(workdir / "empty-uv-cache")}
+    cold = timed(lambda: nox(project, "-s", "demo", env=cold_env))
+    warm = median_of(3, lambda: nox(project, "-s", "demo", "--reuse-existing-virtualenvs"))
+    fresh_envs = timed(lambda: nox(project, "-s", "demo"))
+    ci = timed(lambda: nox(project))
+    python = project / ".nox" / "demo" / "bin" / "python"
+    cli = project / ".nox" / "demo" / "bin" / "heart-disease-risk"
+    train = median_of(3, lambda: run([str(cli), "train"], project))
+    plain = median_of(3, lambda: run([str(python), str(PLAIN_TRAIN)], project))
+    return [
+        Row("tabular `nox -s demo`, cold uv cache", cold, "-", "downloads every wheel once"),
+        Row("tabular `nox -s demo`, warm cache, env reused (median of 3)", warm, "≤ 60 s"),
+        Row("tabular `nox -s demo`, warm cache, fresh env", fresh_envs, "≤ 60 s"),
+        Row("tabular generated CI (`nox`: lint, typecheck, tests), warm", ci, "≤ 90 s"),
+        Row("tabular `train` (median of 3)", train, "-"),
+        Row("plain scikit-learn script, same CV (median of 3)", plain, "-"),
+        Row("ratio train / plain script", train / plain, "≤ 1.3", "a ratio, not seconds"),
+    ]
+
+
+def write_table(rows: list[Row]) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `nox -s bench` on {time.strftime('%Y-%m-%d %H:%M')} UTC; "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        "",
+        "| measure | value | target | note |",
+        "| --- | ---: | --- | --- |",
+    ]
+    for row in rows:
+        unit = "" if row.measure.startswith("ratio") else " s"
+        lines.append(f"| {row.measure} | {row.seconds:.2f}{unit} | {row.target} | {row.note} |")
+    text = "\n".join(lines) + "\n"
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(text)
+    return text
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="ml-milestones-bench-") as tmp:
+        workdir = Path(tmp)
+        rows = bench_copy(workdir) + bench_tabular(workdir)
+    print(write_table(rows))
+
+
+if __name__ == "__main__":
+    main()
