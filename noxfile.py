@@ -31,8 +31,8 @@ def install(session: nox.Session, group: str = "test") -> None:
 def lint(session: nox.Session) -> None:
     """Ruff and mypy on the generator's own code."""
     install(session, "dev")
-    session.run("ruff", "check", "src", "tests", "noxfile.py", "dev.py")
-    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py", "dev.py")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
     session.run("mypy")
 
 

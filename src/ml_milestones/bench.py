@@ -24,7 +24,7 @@ from .tools import clean_env
 from .variants import VARIANTS, Variant
 
 RESULTS = TEMPLATE_ROOT / "benchmarks" / "results.md"
-PLAIN_TRAIN = Path(__file__).with_name("plain_train.py")
+PLAIN_TRAIN = TEMPLATE_ROOT / "benchmarks" / "plain_train.py"
 
 
 @dataclass(frozen=True)
