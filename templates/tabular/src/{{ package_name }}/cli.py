@@ -1,0 +1,201 @@
+"""The command line: one command per pipeline stage, and `demo` to run them all."""
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from . import PROJECT_NAME, paths
+from .config import Settings, load_settings
+from .errors import PipelineError
+
+app = typer.Typer(
+    name=PROJECT_NAME,
+    help="Train, evaluate and use a calibrated classifier for tabular data.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+
+# Each command imports the pipeline when it runs: scikit-learn, matplotlib and MLflow take
+# seconds to load, and `--help` or a mistyped option should answer at once.
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option("--data", help="CSV file to use instead of the bundled heart-disease sample."),
+]
+TargetOption = Annotated[
+    str | None, typer.Option("--target", help="Column to predict (default: heart_disease).")
+]
+FastOption = Annotated[
+    bool, typer.Option("--fast", help="Fewer folds and smaller forests, for a quick look.")
+]
+FairnessOption = Annotated[
+    str | None,
+    typer.Option("--fairness-column", help="Sensitive column to compare groups by."),
+]
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Print problems the user can fix as one message, without a traceback, and exit with 2."""
+    try:
+        yield
+    except PipelineError as error:
+        console.print(f"[bold red]Error:[/] {error}")
+        raise typer.Exit(code=2) from error
+
+
+def show_written(files: list[Path]) -> None:
+    for path in files:
+        console.print(f"  [green]→[/] {path}")
+
+
+def do_data(settings: Settings, csv: Path | None, target: str | None) -> None:
+    from . import pipeline
+
+    result = pipeline.run_data(settings, csv, target)
+    balance = ", ".join(
+        f"{label}: {count} ({count / result.rows:.0%})"
+        for label, count in result.class_balance.items()
+    )
+    console.print(
+        f"[bold]Data[/] {result.split.source}: {result.rows} rows, {result.columns} feature "
+        f"columns, {result.missing_cells} empty cells. Classes of '{result.split.target}': "
+        f"{balance}."
+    )
+    console.print(
+        f"Split {len(result.split.train)} training / {len(result.split.holdout)} held-out rows:"
+    )
+    show_written([paths.TRAIN_CSV, paths.HOLDOUT_CSV])
+
+
+def do_eda() -> None:
+    from . import pipeline
+
+    with console.status("Exploring the training rows…"):
+        files = pipeline.run_eda()
+    console.print("[bold]EDA[/] tables and plots:")
+    show_written(files)
+
+
+def do_train(settings: Settings) -> str:
+    from . import pipeline
+
+    result, files = pipeline.run_train(settings)
+    table = Table("model", "AUROC", "AUPRC", "Brier", title="Cross-validation (mean ± std)")
+    for row in result.cv_table.itertuples():
+        table.add_row(
+            str(row.model),
+            f"{row.auroc_mean:.3f} ± {row.auroc_std:.3f}",
+            f"{row.auprc_mean:.3f} ± {row.auprc_std:.3f}",
+            f"{row.brier_mean:.3f} ± {row.brier_std:.3f}",
+        )
+    console.print(table)
+    meta = result.metadata
+    console.print(
+        f"[bold]Best[/] {meta.model_name}, calibrated ({meta.calibration}), threshold "
+        f"{meta.threshold:.3f}. Written:"
+    )
+    show_written(files)
+    return meta.model_name
+
+
+def do_evaluate(settings: Settings, fairness_column: str | None) -> float:
+    from . import pipeline
+
+    with console.status("Evaluating on held-out rows…"):
+        evaluation, files = pipeline.run_evaluate(settings, fairness_column)
+    metrics = ", ".join(f"{name} {value:.3f}" for name, value in evaluation.metrics.items())
+    console.print(f"[bold]Held-out[/] ({evaluation.holdout_rows} rows): {metrics}")
+    for note in evaluation.notes:
+        console.print(f"[yellow]Note:[/] {note}")
+    console.print("Figures, tables, report and model card:")
+    show_written([*evaluation.figures.values(), *files])
+    return evaluation.metrics["auroc"]
+
+
+def do_predict(input_csv: Path, output_csv: Path) -> None:
+    from . import pipeline
+
+    result = pipeline.run_predict(input_csv, output_csv)
+    if result.ignored_columns:
+        console.print(
+            f"[yellow]Note:[/] the model ignores column(s) {', '.join(result.ignored_columns)}; "
+            "they are kept in the output."
+        )
+    console.print(
+        f"[bold]Predicted[/] {result.rows} rows ({result.positives} positive) → {result.output}"
+    )
+
+
+@app.command()
+def data(csv: DataOption = None, target: TargetOption = None) -> None:
+    """Validate the data, summarise it, and write the train/held-out split."""
+    with user_errors():
+        do_data(load_settings(), csv, target)
+
+
+@app.command()
+def eda() -> None:
+    """Summary tables and plots of the training rows, in reports/eda/."""
+    with user_errors():
+        do_eda()
+
+
+@app.command()
+def train(fast: FastOption = False) -> None:
+    """Cross-validate the model basket, calibrate the best model and save it to models/."""
+    with user_errors():
+        do_train(load_settings(fast=fast))
+
+
+@app.command()
+def evaluate(fast: FastOption = False, fairness_column: FairnessOption = None) -> None:
+    """Held-out metrics, plots, error analysis and fairness; writes the report and model card."""
+    with user_errors():
+        do_evaluate(load_settings(fast=fast), fairness_column)
+
+
+@app.command()
+def predict(
+    input_csv: Annotated[Path, typer.Option("--input", help="CSV file of rows to score.")],
+    output_csv: Annotated[
+        Path, typer.Option("--output", help="Where to write the scored rows.")
+    ] = paths.PREDICTIONS_CSV,
+) -> None:
+    """Score a CSV file: adds `probability` and `prediction` columns to every row."""
+    with user_errors():
+        do_predict(input_csv, output_csv)
+
+
+@app.command()
+def demo(fast: FastOption = False) -> None:
+    """Run every stage on the bundled sample data, then score a few held-out rows."""
+    from . import pipeline
+
+    started = time.perf_counter()
+    settings = load_settings(fast=fast)
+    with user_errors():
+        do_data(settings, None, None)
+        do_eda()
+        best = do_train(settings)
+        auroc = do_evaluate(settings, None)
+        do_predict(pipeline.write_demo_input(), paths.PREDICTIONS_CSV)
+    console.print(
+        Panel(
+            f"Best model: [bold]{best}[/]\n"
+            f"Held-out AUROC: [bold]{auroc:.3f}[/]\n"
+            f"Report: {paths.REPORT_HTML} (and {paths.REPORT_MD})\n"
+            f"Model card: {paths.MODEL_CARD}\n"
+            f"Finished in {time.perf_counter() - started:.1f} s",
+            title=f"{PROJECT_NAME} demo",
+            expand=False,
+        )
+    )

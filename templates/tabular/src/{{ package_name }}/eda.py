@@ -1,0 +1,49 @@
+"""Exploratory analysis of the training rows: summary tables and plots in reports/eda/."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import paths, plots, tables
+
+
+def column_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per column: type, missing share, distinct values, and range for numbers."""
+    rows = []
+    for name in frame.columns:
+        column = frame[name]
+        numeric = pd.api.types.is_numeric_dtype(column)
+        rows.append(
+            {
+                "column": str(name),
+                "dtype": str(column.dtype),
+                "missing_%": 100 * float(column.isna().mean()),
+                "distinct": int(column.nunique()),
+                "mean": float(column.mean()) if numeric else float("nan"),
+                "std": float(column.std()) if numeric else float("nan"),
+                "min": float(column.min()) if numeric else float("nan"),
+                "max": float(column.max()) if numeric else float("nan"),
+                "most_common": "" if numeric else str(column.mode(dropna=True).iloc[0]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def run_eda(train: pd.DataFrame, target: str, output_dir: Path = paths.EDA_DIR) -> list[Path]:
+    """Write the summary table and the plots; only training rows are looked at."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    written = tables.write(
+        column_summary(train), output_dir / "summary.md", output_dir / "summary.csv"
+    )
+    numeric = [
+        str(name)
+        for name in train.columns
+        if name != target and pd.api.types.is_numeric_dtype(train[name])
+    ]
+    written += [
+        plots.target_balance(train[target], output_dir / "target_balance.png"),
+        plots.missingness(train, output_dir / "missingness.png"),
+        plots.numeric_distributions(train, numeric, target, output_dir / "numeric_by_class.png"),
+        plots.correlation_heatmap(train[[*numeric, target]], output_dir / "correlation.png"),
+    ]
+    return written

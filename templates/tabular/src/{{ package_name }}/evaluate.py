@@ -1,0 +1,143 @@
+"""Held-out evaluation of the saved model: metrics, curves, explanations, slices and fairness."""
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+
+from . import explain, fairness, paths, plots, slices
+from .config import Settings
+from .data import fingerprint, load_split
+from .errors import MissingArtifactError, PipelineError
+from .metrics import score
+from .persistence import ModelMetadata, load_metadata, load_model
+from .tracking import start_run
+from .train import features_and_target
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything the report and the model card show."""
+
+    metadata: ModelMetadata
+    metrics: dict[str, float]
+    holdout_rows: int
+    importance: pd.DataFrame
+    slices: pd.DataFrame
+    mistakes: pd.DataFrame
+    figures: dict[str, Path]
+    fairness_column: str | None = None
+    fairness: pd.DataFrame | None = None
+    fairness_gaps: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def evaluate(settings: Settings, fairness_column: str | None = None) -> Evaluation:
+    """Score the held-out rows with the saved model and draw the evaluation figures."""
+    config = settings.evaluate
+    fairness_column = fairness_column or config.fairness_column
+    metadata = load_metadata()
+    model = load_model()
+    data = load_split()
+    if fingerprint(data.train) != metadata.training_data_sha256:
+        raise MissingArtifactError(
+            "The saved model was trained on different data than the current split: run the "
+            "`train` command again."
+        )
+
+    schema = metadata.feature_schema
+    features, target = features_and_target(data.holdout, metadata.target, schema)
+    probability = model.predict_proba(features)[:, 1]
+    predicted = (probability >= metadata.threshold).astype(int)
+
+    figures_dir = paths.FIGURES_DIR
+    figures = {
+        "roc": plots.roc(target, probability, figures_dir / "roc_curve.png"),
+        "pr": plots.precision_recall(target, probability, figures_dir / "pr_curve.png"),
+        "calibration": plots.calibration(target, probability, figures_dir / "calibration.png"),
+        "confusion": plots.confusion(
+            target, predicted, metadata.threshold, figures_dir / "confusion_matrix.png"
+        ),
+    }
+    importance = explain.permutation_table(
+        model, features, target, config.permutation_repeats, settings.seed
+    )
+    figures["importance"] = plots.importance(importance, figures_dir / "importance.png")
+    notes = []
+    if config.shap:
+        try:
+            figures["shap"] = explain.shap_summary(
+                model, features, figures_dir / "shap_summary.png", settings.seed
+            )
+        except PipelineError:
+            raise
+        except Exception as error:
+            # SHAP has no explainer for some models (the dummy baseline, for one) and raises
+            # its own error types; the rest of the evaluation is still worth writing.
+            notes.append(f"No SHAP plot for the {metadata.model_name} model: {error}")
+
+    all_slices = slices.slice_table(features, target, probability, predicted, schema)
+    mistakes = slices.confident_mistakes(
+        data.holdout.drop(columns=metadata.target).assign(**{metadata.target: target}),
+        target,
+        probability,
+        predicted,
+        config.n_mistakes,
+    )
+    evaluation = Evaluation(
+        metadata=metadata,
+        metrics=score(target, probability, metadata.threshold),
+        holdout_rows=len(target),
+        importance=importance,
+        slices=slices.worst_slices(all_slices, config.min_slice_support, config.n_slices),
+        mistakes=mistakes,
+        figures=figures,
+        notes=notes,
+    )
+    if not fairness_column:
+        return evaluation
+    if fairness_column not in data.holdout.columns:
+        notes.append(f"No fairness section: the data has no '{fairness_column}' column.")
+        return evaluation
+    groups = fairness.group_table(data.holdout[fairness_column], target, probability, predicted)
+    return replace(
+        evaluation,
+        fairness_column=fairness_column,
+        fairness=groups,
+        fairness_gaps=fairness.gaps(groups),
+    )
+
+
+def save_tables(evaluation: Evaluation) -> list[Path]:
+    """The evaluation tables as CSV, for spreadsheets and MLflow."""
+    reports = paths.REPORTS_DIR
+    reports.mkdir(parents=True, exist_ok=True)
+    written = {
+        reports / "holdout_metrics.csv": pd.DataFrame([evaluation.metrics]),
+        reports / "importance.csv": evaluation.importance,
+        reports / "worst_slices.csv": evaluation.slices,
+        reports / "confident_mistakes.csv": evaluation.mistakes,
+    }
+    if evaluation.fairness is not None:
+        written[reports / "fairness.csv"] = evaluation.fairness
+    for path, table in written.items():
+        table.to_csv(path, index=False)
+    return list(written)
+
+
+def log_run(evaluation: Evaluation, files: list[Path]) -> str:
+    """Log held-out metrics, gaps, figures and reports to a new MLflow run; return its id."""
+    tags = {"stage": "evaluate", "train_run_id": evaluation.metadata.mlflow_run_id or ""}
+    with start_run("evaluate", tags=tags) as run:
+        mlflow.log_params(
+            {"model": evaluation.metadata.model_name, "threshold": evaluation.metadata.threshold}
+        )
+        mlflow.log_metrics(
+            {f"holdout.{name}": value for name, value in evaluation.metrics.items()}
+            | {f"fairness_gap.{name}": value for name, value in evaluation.fairness_gaps.items()}
+        )
+        for path in [*evaluation.figures.values(), *files]:
+            folder = path.parent.as_posix()
+            mlflow.log_artifact(str(path), artifact_path=None if folder == "." else folder)
+    return str(run.info.run_id)

@@ -1,0 +1,84 @@
+"""The pipeline stages as plain functions: the command line and the tests both call these."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import data, eda, evaluate, paths, report, train
+from .config import Settings
+from .predict import PredictionResult, predict_file
+
+DEMO_INPUT = paths.DATA_DIR / "demo_input.csv"
+DEMO_ROWS = 25
+
+
+@dataclass(frozen=True)
+class DataResult:
+    """The validated split and a summary of it."""
+
+    split: data.Split
+    rows: int
+    columns: int
+    class_balance: dict[int, int]
+    missing_cells: int
+
+
+def run_data(settings: Settings, csv: Path | None = None, target: str | None = None) -> DataResult:
+    """Load and validate the data, then write the stratified train/held-out split."""
+    target = target or settings.data.target
+    frame = data.load(csv, target, settings.data.min_rows)
+    split = data.split(
+        frame,
+        target,
+        settings.data.holdout_fraction,
+        settings.seed,
+        source=str(csv) if csv else report.SAMPLE_SOURCE,
+    )
+    data.save_split(split)
+    return DataResult(
+        split=split,
+        rows=len(frame),
+        columns=frame.shape[1] - 1,
+        class_balance=data.class_balance(frame[target]),
+        missing_cells=int(frame.isna().sum().sum()),
+    )
+
+
+def run_eda() -> list[Path]:
+    """Summary tables and plots of the training rows."""
+    split = data.load_split()
+    return eda.run_eda(split.train, split.target)
+
+
+def run_train(settings: Settings) -> tuple[train.TrainingResult, list[Path]]:
+    """Cross-validate, calibrate, save and log the model."""
+    result = train.train(data.load_split(), settings)
+    return result, train.save_outputs(result, settings)
+
+
+def run_evaluate(
+    settings: Settings, fairness_column: str | None = None
+) -> tuple[evaluate.Evaluation, list[Path]]:
+    """Evaluate on held-out rows; write tables, the report and the model card; log them."""
+    evaluation = evaluate.evaluate(settings, fairness_column)
+    files = [
+        *evaluate.save_tables(evaluation),
+        *report.write_report(evaluation),
+        report.write_model_card(evaluation),
+    ]
+    evaluate.log_run(evaluation, files)
+    return evaluation, files
+
+
+def write_demo_input(rows: int = DEMO_ROWS) -> Path:
+    """A few held-out rows without their label, standing in for new patients."""
+    split = data.load_split()
+    sample: pd.DataFrame = split.holdout.head(rows).drop(columns=split.target)
+    sample.to_csv(DEMO_INPUT, index=False)
+    return DEMO_INPUT
+
+
+def run_predict(input_csv: Path, output_csv: Path = paths.PREDICTIONS_CSV) -> PredictionResult:
+    """Score a CSV file with the saved model."""
+    return predict_file(input_csv, output_csv)
