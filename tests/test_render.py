@@ -20,6 +20,7 @@ CONTRACT_FILES = [
     ".copier-answers.yml",
     ".dockerignore",
     ".github/workflows/ci.yml",
+    ".github/workflows/template-update.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
     "Dockerfile",

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from .checks import ALL_CHECKS, CheckResult, run_checks, select
 from .render import render
+from .update import update_command
 from .variants import VARIANTS, get_variant
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -99,3 +100,36 @@ def render_command(
         raise typer.Exit(2) from error
     render(variant, destination)
     console.print(f"Rendered {variant.id} into {destination}")
+
+
+@app.command()
+def update(
+    path: Annotated[
+        Path, typer.Argument(help="Folder of a generated project.", exists=True, file_okay=False)
+    ] = Path(),
+    vcs_ref: Annotated[
+        str | None,
+        typer.Option(
+            help="Template git tag, branch or commit to update to (default: newest release tag)."
+        ),
+    ] = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option("--data", "-d", help="Change an answer, as key=value; repeatable."),
+    ] = None,
+    check: Annotated[
+        bool | None,
+        typer.Option(
+            "--check/--no-check",
+            help="Run `ml-milestones check` after a clean update (default: ask on a terminal).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Update a generated project from its template without losing a line you wrote.
+
+    Refuses a dirty tree or a folder without .copier-answers.yml (exit 2). Where you and the
+    template changed the same lines, both versions stay between conflict markers: the files are
+    listed with how to resolve them, and the command exits 1. Exits 0 on a clean update.
+    """
+    raise typer.Exit(update_command(path, vcs_ref=vcs_ref, data=data, check=check, console=console))

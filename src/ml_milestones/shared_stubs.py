@@ -13,6 +13,7 @@ SHARED_STUBS: dict[str, str] = {
     "pyproject.toml.jinja": "pyproject.toml.jinja",
     "noxfile.py.jinja": "noxfile.py.jinja",
     ".github/workflows/ci.yml.jinja": "github/workflows/ci.yml.jinja",
+    ".github/workflows/template-update.yml.jinja": "github/workflows/template-update.yml.jinja",
     ".pre-commit-config.yaml.jinja": "pre-commit-config.yaml.jinja",
     "Dockerfile.jinja": "Dockerfile.jinja",
     ".dockerignore.jinja": "dockerignore.jinja",
