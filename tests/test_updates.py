@@ -19,24 +19,26 @@ import copier
 import pytest
 from rich.console import Console
 from update_harness import (
-    NEXT_TAG,
     answers,
     append,
     assert_nothing_lost,
-    clone_template_repo,
     first_variant,
-    git_save,
-    git_status,
     lost_lines,
-    make_template_repo,
     marker_lines,
-    release,
-    render_project,
     snapshot,
-    update,
 )
 
 from ml_milestones.checks import ALL_CHECKS, run_checks, select
+from ml_milestones.git_repos import (
+    NEXT_TAG,
+    clone_template_repo,
+    git_save,
+    git_status,
+    make_template_repo,
+    release,
+    render_project,
+    update,
+)
 from ml_milestones.paths import TEMPLATE_ROOT, project_types
 from ml_milestones.shared_stubs import SHARED_STUBS
 from ml_milestones.update import conflicted_files, update_command

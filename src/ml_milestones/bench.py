@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from statistics import median
 
+from .git_repos import NEXT_TAG, git, make_template_repo, release, render_project, update
 from .paths import TEMPLATE_ROOT, project_types
 from .render import render
 from .tools import clean_env
@@ -71,6 +72,27 @@ def bench_copy(workdir: Path, repeats: int = 5) -> list[Row]:
     return rows
 
 
+def bench_update(workdir: Path, repeats: int = 5) -> list[Row]:
+    """`copier update` from one template release to the next, on a committed project."""
+    template = make_template_repo(workdir / "template-repo")
+    readme = template / "templates" / "_shared" / "README.md.jinja"
+    release(template, {readme.relative_to(template).as_posix(): readme.read_text() + "\nNew.\n"})
+    rows = []
+    for project_type in project_types():
+        project = render_project(
+            template, default_variant(project_type), workdir / f"up-{project_type}"
+        )
+        times = []
+        for _ in range(repeats):
+            times.append(timed(partial(update, project, vcs_ref=NEXT_TAG)))
+            git(project, "reset", "--hard", "--quiet")
+            git(project, "clean", "-fdq")
+        rows.append(
+            Row(f"`copier update` {project_type} (median of {repeats})", median(times), "≤ 3 s")
+        )
+    return rows
+
+
 def nox(project: Path, *args: str, env: dict[str, str] | None = None) -> None:
     run([sys.executable, "-m", "nox", "--non-interactive", *args], project, env)
 
@@ -119,7 +141,7 @@ def write_table(rows: list[Row]) -> str:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ml-milestones-bench-") as tmp:
         workdir = Path(tmp)
-        rows = bench_copy(workdir) + bench_tabular(workdir)
+        rows = bench_copy(workdir) + bench_update(workdir) + bench_tabular(workdir)
     print(write_table(rows))
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from .git_repos import working_tree_files
 from .tools import run, which
 
 # Left behind by earlier runs; never part of what CI would see in a fresh clone.
@@ -229,19 +230,12 @@ def _tail(text: str) -> str:
     return "\n".join(text.rstrip().splitlines()[-_OUTPUT_TAIL_LINES:])
 
 
-def _project_files(project: Path) -> list[Path]:
+def _project_files(project: Path) -> list[str]:
     """The files a fresh clone would hold: git's view when it is a repository, else the tree."""
     if (project / ".git").exists():
-        listed = subprocess.run(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        return [Path(name) for name in listed.split("\0") if name and (project / name).is_file()]
+        return working_tree_files(project)
     return [
-        path.relative_to(project)
+        str(path.relative_to(project))
         for path in project.rglob("*")
         if path.is_file() and not set(path.relative_to(project).parts) & set(_LOCAL_STATE)
     ]
