@@ -79,3 +79,10 @@ def bench(session: nox.Session) -> None:
     """Time render, demo (cold and warm cache), generated CI and training; write a table."""
     install(session)
     session.run("python", "-m", "ml_milestones.bench")
+
+
+@nox.session
+def containers(session: nox.Session) -> None:
+    """Build, run and probe each project type's image with podman (as root; skips otherwise)."""
+    install(session)
+    session.run("python", "-m", "ml_milestones.containers", *session.posargs)
