@@ -63,6 +63,7 @@ def user_helper() -> str:
 # Every project type needs an entry: test_changing_an_answer_applies_its_effect fails without one.
 OPTION_TO_ENABLE: dict[str, tuple[dict[str, Any], str]] = {
     "tabular": ({"boosting_models": True}, "xgboost"),
+    "service": ({"fast_event_loop": True}, "uvicorn[standard]"),
 }
 FAST_STATIC_CHECKS = ["actionlint", "workflow-schema", "hadolint", "lint"]
 

@@ -1,4 +1,7 @@
-"""The files every project type includes from templates/_shared, as one-line stubs.
+"""The files project types include from templates/_shared, as one-line stubs.
+
+SHARED_STUBS go into every type; each subset mapping (TABULAR_MODEL_STUBS) goes only into the
+types listed beside it in SUBSET_STUBS, so a module two types share still has one source.
 
 Run `python -m ml_milestones.shared_stubs` to (re)write the stubs of every type folder, for
 example after adding a type or a shared partial; tests/test_template_layout.py checks them.
@@ -27,6 +30,34 @@ SHARED_STUBS: dict[str, str] = {
     "src/{{ package_name }}/tracking.py.jinja": "src/tracking.py",
 }
 
+# The tabular-data model pieces: loading and validation of the bundled sample, the feature schema
+# and preprocessing, the metrics, and skops persistence with its trusted-type allow-list.
+TABULAR_MODEL_STUBS: dict[str, str] = {
+    "src/{{ package_name }}/errors.py.jinja": "src/errors.py",
+    "src/{{ package_name }}/data.py.jinja": "src/data.py",
+    "src/{{ package_name }}/features.py.jinja": "src/features.py",
+    "src/{{ package_name }}/metrics.py.jinja": "src/metrics.py",
+    "src/{{ package_name }}/persistence.py.jinja": "src/persistence.py",
+    "src/{{ package_name }}/sample_data/heart_disease.csv.jinja": (
+        "src/sample_data/heart_disease.csv"
+    ),
+    "src/{{ package_name }}/sample_data/SOURCE.md.jinja": "src/sample_data/SOURCE.md",
+}
+
+# Subset mappings and the project types that include them.
+SUBSET_STUBS: tuple[tuple[tuple[str, ...], dict[str, str]], ...] = (
+    (("tabular", "service"), TABULAR_MODEL_STUBS),
+)
+
+
+def stubs_for(project_type: str) -> dict[str, str]:
+    """Every stub one type holds: the shared ones and those of each subset it belongs to."""
+    stubs = dict(SHARED_STUBS)
+    for types, subset in SUBSET_STUBS:
+        if project_type in types:
+            stubs |= subset
+    return stubs
+
 
 def stub_text(partial: str) -> str:
     """The one line a stub holds. No trailing newline: the partial already ends with one."""
@@ -36,7 +67,7 @@ def stub_text(partial: str) -> str:
 def write_stubs(type_dir: Path) -> list[Path]:
     """Write every shared stub into one type folder; return the files that changed."""
     changed = []
-    for relpath, partial in SHARED_STUBS.items():
+    for relpath, partial in stubs_for(type_dir.name).items():
         path = type_dir / relpath
         if not path.exists() or path.read_text() != stub_text(partial):
             path.parent.mkdir(parents=True, exist_ok=True)

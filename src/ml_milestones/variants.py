@@ -53,6 +53,21 @@ VARIANTS: tuple[Variant, ...] = (
     ),
     # Only the license text and metadata differ from the defaults: rendering checks suffice.
     Variant("tabular", "proprietary", {"license": "proprietary"}, full=False),
+    Variant("service", "defaults"),
+    # uvloop and httptools on the newest Python: the other way the service's stack installs.
+    Variant(
+        "service",
+        "fast-loop-py313",
+        {
+            "project_name": "risk-api",
+            "fast_event_loop": True,
+            "python_version": "3.13",
+            "license": "Apache-2.0",
+        },
+        # Rendering checks only, to keep CI short: the update test already installs and checks
+        # a service with fast_event_loop switched on (tests/test_updates.py, OPTION_TO_ENABLE).
+        full=False,
+    ),
 )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 import skops.io
 from pydantic import BaseModel, ConfigDict
 
+# Every type that includes this module has a paths.py naming MODEL_FILE and METADATA_FILE.
 from . import paths
 from .errors import MissingArtifactError, UntrustedModelError
 from .features import FeatureSchema

@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+# Every type that includes this module has a paths.py naming DATA_DIR, TRAIN_CSV, HOLDOUT_CSV
+# and SPLIT_JSON.
 from . import paths
 from .errors import DataValidationError, MissingArtifactError
 

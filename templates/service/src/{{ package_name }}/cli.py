@@ -1,0 +1,248 @@
+"""The command line: train, evaluate, serve, monitor, bench, and `demo` to see it all at once."""
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from . import PROJECT_NAME, paths
+from .config import load_settings
+from .errors import PipelineError
+
+app = typer.Typer(
+    name=PROJECT_NAME,
+    help="Train, gate, serve and monitor a classifier behind an HTTP API.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+
+# Each command imports what it needs when it runs: scikit-learn and MLflow take seconds to
+# load, and `--help` or a mistyped option should answer at once.
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option("--data", help="CSV file to use instead of the bundled heart-disease sample."),
+]
+DEMO_BATCH = 20
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Print problems the user can fix as one message, without a traceback, and exit with 2."""
+    try:
+        yield
+    except PipelineError as error:
+        console.print(f"[bold red]Error:[/] {error}")
+        raise typer.Exit(code=2) from error
+
+
+def show_written(files: list[Path]) -> None:
+    for path in files:
+        console.print(f"  [green]→[/] {path}")
+
+
+def do_train(csv: Path | None, target: str | None, register: str | None) -> None:
+    from . import data
+    from . import train as training
+
+    settings = load_settings()
+    target = target or settings.data.target
+    frame = data.load(csv, target, settings.data.min_rows)
+    split = data.split(
+        frame, target, settings.data.holdout_fraction, settings.seed, str(csv or "bundled sample")
+    )
+    data.save_split(split)
+    with console.status("Cross-validating and fitting…"):
+        result = training.train(split, settings)
+        files = training.save_outputs(result, split, settings)
+    meta = result.metadata
+    cv = meta.cv_metrics[meta.model_name]
+    console.print(
+        f"[bold]Trained[/] {meta.model_name} on {meta.training_rows} rows: cross-validated AUROC "
+        f"{cv['auroc_mean']:.3f} ± {cv['auroc_std']:.3f}, threshold {meta.threshold:.3f}."
+    )
+    show_written(files)
+    if register:
+        from .persistence import load_metadata
+
+        run_id = load_metadata().mlflow_run_id
+        if run_id:
+            version = training.register(run_id, register)
+            console.print(f"Registered as [bold]models:/{register}/{version}[/] in MLflow.")
+
+
+def do_evaluate(csv: Path | None) -> bool:
+    from . import evaluate as evaluation_module
+
+    settings = load_settings()
+    evaluation = evaluation_module.evaluate(settings, csv)
+    files = evaluation_module.save(evaluation, settings.evaluate)
+    metrics = ", ".join(f"{name} {value:.3f}" for name, value in evaluation.metrics.items())
+    console.print(
+        f"[bold]Evaluated[/] on {evaluation.rows} rows of the {evaluation.source}: {metrics}"
+    )
+    show_written(files)
+    if evaluation.passed:
+        console.print("[bold green]Gate passed.[/]")
+    for failure in evaluation.failures:
+        console.print(f"[bold red]Gate failed:[/] {failure}")
+    return evaluation.passed
+
+
+def do_monitor(log: Path) -> bool:
+    from .monitor import monitor as run_monitor
+
+    report = run_monitor(load_settings().monitor, log)
+    table = Table("feature", "PSI", "KS", "missing", "drift", title=f"Drift ({report.rows} rows)")
+    for row in report.table.to_dict(orient="records"):
+        table.add_row(
+            str(row["feature"]),
+            f"{row['psi']:.3f}",
+            "-" if math.isnan(row["ks_statistic"]) else f"{row['ks_statistic']:.3f}",
+            f"{row['missing_reference']:.0%} → {row['missing_current']:.0%}",
+            f"[red]{row['reason']}[/]" if row["drifted"] else "no",
+        )
+    console.print(table)
+    show_written(report.files)
+    if report.drifted:
+        console.print(f"[bold red]Drift:[/] {', '.join(report.drifted)}.")
+    return not report.drifted
+
+
+@app.command()
+def train(
+    csv: DataOption = None,
+    target: Annotated[str | None, typer.Option(help="Column to predict.")] = None,
+    register: Annotated[
+        str | None, typer.Option(help="Also register the model in MLflow under this name.")
+    ] = None,
+) -> None:
+    """Split the data, fit the model, and save it to models/ (and log it to MLflow)."""
+    with user_errors():
+        do_train(csv, target, register)
+
+
+@app.command()
+def evaluate(
+    csv: Annotated[
+        Path | None,
+        typer.Option("--data", help="Labelled CSV to score instead of the held-out rows."),
+    ] = None,
+) -> None:
+    """Score held-out rows; exit 1 when a metric misses its threshold in config.py."""
+    with user_errors():
+        passed = do_evaluate(csv)
+    if not passed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def serve() -> None:
+    """Run the service as the container does: gunicorn with uvicorn workers, on $HOST:$PORT."""
+    from .server import gunicorn_argv
+
+    argv = gunicorn_argv()
+    # exec, not a child process: gunicorn gets the signals (SIGTERM for a graceful stop) itself.
+    os.execvp(argv[0], argv)
+
+
+@app.command()
+def monitor(
+    log: Annotated[Path, typer.Option(help="Prediction log to check.")] = paths.PREDICTION_LOG,
+) -> None:
+    """Compare logged inputs with the training rows; exit 1 when a feature drifted."""
+    with user_errors():
+        stable = do_monitor(log)
+    if not stable:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def bench(
+    concurrency: Annotated[int, typer.Option(min=1, max=256)] = 8,
+    seconds: Annotated[float, typer.Option(min=1.0, max=300.0)] = 10.0,
+    max_requests: Annotated[int, typer.Option(min=10)] = 5000,
+) -> None:
+    """Load-test the service and a bare endpoint on 127.0.0.1; report throughput and latency."""
+    from .bench import run_bench, save
+
+    with user_errors(), console.status("Load testing on 127.0.0.1…"):
+        result = run_bench(concurrency, seconds, max_requests)
+    table = Table("target", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms")
+    for load in (result.bare, result.service):
+        table.add_row(
+            load.name,
+            str(load.requests),
+            str(load.errors),
+            f"{load.throughput:.0f}",
+            f"{load.p50_ms:.2f}",
+            f"{load.p95_ms:.2f}",
+            f"{load.p99_ms:.2f}",
+        )
+    console.print(table)
+    console.print(
+        f"Service throughput is [bold]{result.ratio:.2f}[/] of the bare endpoint's at "
+        f"concurrency {result.concurrency} (target ≥ 0.80)."
+    )
+    show_written([save(result)])
+
+
+@app.command()
+def demo() -> None:
+    """Train, gate, start the service on 127.0.0.1, send requests, show metrics, check drift."""
+    import httpx
+
+    from .data import load_split
+    from .schemas import json_record
+    from .server import running_server
+
+    started = time.perf_counter()
+    with user_errors():
+        do_train(None, None, None)
+        if not do_evaluate(None):
+            raise typer.Exit(code=1)
+        paths.PREDICTION_LOG.unlink(missing_ok=True)
+        with running_server() as url:
+            console.print(f"[bold]Serving[/] on {url} with gunicorn, as the container does.")
+            example = httpx.get(f"{url}/v1/model").json()["example_request"]
+            answer = httpx.post(f"{url}/v1/predict", json=example).json()
+            console.print("[bold]POST /v1/predict[/]", json.dumps(example), "\n→", answer)
+            bad = {"records": [{**example["records"][0], "age": False}]}
+            refused = httpx.post(f"{url}/v1/predict", json=bad)
+            console.print(
+                f"[bold]A boolean for a number[/] → {refused.status_code}: "
+                f"{refused.json()['message']}"
+            )
+            split = load_split()
+            rows = split.holdout.drop(columns=split.target)
+            records = [json_record(row) for _, row in rows.iterrows()]
+            for start in range(0, len(records), DEMO_BATCH):
+                batch = {"records": records[start : start + DEMO_BATCH]}
+                httpx.post(f"{url}/v1/predict", json=batch).raise_for_status()
+            console.print(f"Scored the {len(records)} held-out rows in batches of {DEMO_BATCH}.")
+            shown = ("http_requests_total", "predictions_total", 'feature_drift_psi{feature="age"}')
+            for line in httpx.get(f"{url}/metrics").text.splitlines():
+                if line.startswith(shown):
+                    console.print(f"  {line}")
+        stable = do_monitor(paths.PREDICTION_LOG)
+    console.print(
+        Panel(
+            f"Model card: {paths.MODEL_CARD}\n"
+            f"Drift report: {paths.DRIFT_DIR / 'drift.md'} "
+            f"({'stable' if stable else 'drift found'})\n"
+            f"Serve it: {PROJECT_NAME} serve, or docker compose up\n"
+            f"Finished in {time.perf_counter() - started:.1f} s",
+            title=f"{PROJECT_NAME} demo",
+            expand=False,
+        )
+    )

@@ -1,0 +1,123 @@
+"""The evaluation gate: score held-out rows and fail when a metric misses its threshold."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths
+from .config import EvaluateConfig, Settings
+from .data import load_split, read_csv, validate
+from .metrics import METRICS, score
+from .persistence import ModelMetadata, load_metadata, load_model
+from .train import features_and_target
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Held-out metrics, and every gate they failed (empty when the model may ship)."""
+
+    metadata: ModelMetadata
+    metrics: dict[str, float]
+    rows: int
+    source: str
+    failures: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def gate(metrics: dict[str, float], config: EvaluateConfig) -> list[str]:
+    """One sentence per metric past its threshold, naming the setting that holds it."""
+    checks = [
+        ("auroc", metrics["auroc"] < config.min_auroc, f"below the minimum {config.min_auroc}"),
+        ("f1", metrics["f1"] < config.min_f1, f"below the minimum {config.min_f1}"),
+        ("brier", metrics["brier"] > config.max_brier, f"above the maximum {config.max_brier}"),
+    ]
+    setting = {"auroc": "MIN_AUROC", "f1": "MIN_F1", "brier": "MAX_BRIER"}
+    return [
+        f"{METRICS[name]} {metrics[name]:.3f} is {why} (EVALUATE__{setting[name]})."
+        for name, failed, why in checks
+        if failed
+    ]
+
+
+def evaluate(settings: Settings, csv: Path | None = None) -> Evaluation:
+    """Score the held-out split, or a labelled CSV file, with the saved model."""
+    metadata = load_metadata()
+    model = load_model()
+    if csv is None:
+        frame, source = load_split().holdout, "held-out split"
+    else:
+        frame = validate(read_csv(csv), metadata.target, min_rows=20)
+        source = str(csv)
+    features, target = features_and_target(frame, metadata.target, metadata.feature_schema)
+    probability = model.predict_proba(features)[:, 1]
+    metrics = score(target, probability, metadata.threshold)
+    return Evaluation(
+        metadata=metadata,
+        metrics=metrics,
+        rows=len(target),
+        source=source,
+        failures=gate(metrics, settings.evaluate),
+    )
+
+
+def save(evaluation: Evaluation, config: EvaluateConfig) -> list[Path]:
+    """Write the metrics as JSON and fill in the model card."""
+    paths.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
+    summary = {
+        "source": evaluation.source,
+        "rows": evaluation.rows,
+        "metrics": evaluation.metrics,
+        "thresholds": config.model_dump(),
+        "passed": evaluation.passed,
+        "failures": evaluation.failures,
+    }
+    paths.EVALUATION_JSON.write_text(json.dumps(summary, indent=2) + "\n")
+    return [paths.EVALUATION_JSON, write_model_card(evaluation, config)]
+
+
+def write_model_card(evaluation: Evaluation, config: EvaluateConfig) -> Path:
+    """MODEL_CARD.md from the latest evaluation; the intended-use and owner sections are kept."""
+    meta = evaluation.metadata
+    kept = ""
+    if paths.MODEL_CARD.is_file():
+        text = paths.MODEL_CARD.read_text()
+        start = text.find("## Intended use")
+        kept = text[start:].split("\n## Model", 1)[0].rstrip() + "\n\n" if start >= 0 else ""
+    rows = "\n".join(
+        f"| {label} | {evaluation.metrics[name]:.3f} | {meta.calibrated_oof_metrics[name]:.3f} |"
+        for name, label in METRICS.items()
+    )
+    verdict = "passed." if evaluation.passed else "FAILED: " + " ".join(evaluation.failures)
+    card = f"""# Model card: {meta.model_name} for `{meta.target}`
+
+> Written by `evaluate` from the latest evaluation; edit the intended-use and owner sections
+> freely, they are kept.
+
+{kept}## Model
+
+A scikit-learn pipeline (median/most-frequent imputation, scaling, one-hot encoding, then a
+{meta.model_name.replace("_", " ")}), trained on {meta.training_rows} rows of {meta.source}
+(SHA-256 `{meta.training_data_sha256[:16]}…`). A record is labelled 1 when its probability reaches
+{meta.threshold:.3f}, the threshold with the best out-of-fold F1.
+
+## Evaluation
+
+{evaluation.rows} rows of the {evaluation.source}; the gate {verdict}
+
+| metric | held-out | out-of-fold (training) |
+| --- | --- | --- |
+{rows}
+
+Gate: AUROC ≥ {config.min_auroc}, F1 ≥ {config.min_f1}, Brier ≤ {config.max_brier}.
+
+## Limitations
+
+Only as good as its training rows ({meta.source}): it is not validated for any other
+population. Drift away from those rows is tracked by the `monitor` command and by the
+`feature_drift_psi` gauges in `/metrics`.
+"""
+    paths.MODEL_CARD.write_text(card)
+    return paths.MODEL_CARD

@@ -1,0 +1,70 @@
+"""Find the model to serve (a local folder or an MLflow model URI) and load it with its metadata."""
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import paths
+from .errors import MissingArtifactError
+from .persistence import ModelMetadata, load_metadata, load_model
+
+MLFLOW_SCHEMES = ("models:/", "runs:/")
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """Everything the service serves: the fitted pipeline, its metadata and training reference."""
+
+    model: Any
+    metadata: ModelMetadata
+    reference: pd.DataFrame
+    version: str
+    source: str
+
+
+def resolve(model_uri: str) -> Path:
+    """The local folder holding the model: the URI itself, or MLflow's download of it."""
+    if not model_uri.startswith(MLFLOW_SCHEMES):
+        return Path(model_uri)
+    # MLflow is imported only for MLflow URIs: it adds seconds to every start otherwise.
+    import mlflow
+
+    from .tracking import tracking_uri
+
+    mlflow.set_tracking_uri(tracking_uri())
+    destination = tempfile.mkdtemp(prefix="model-")
+    try:
+        return Path(
+            mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=destination)
+        )
+    except Exception as error:
+        # MLflow raises its own error types for a bad URI, an unknown version or no server.
+        raise MissingArtifactError(
+            f"Could not fetch the model {model_uri} from MLflow at {tracking_uri()} ({error}): "
+            "check MODEL_URI and MLFLOW_TRACKING_URI."
+        ) from error
+
+
+def read_metadata(folder: Path) -> ModelMetadata:
+    """The metadata of the model in `folder`: cheap, so the API schema is known before loading."""
+    return load_metadata(folder / paths.METADATA_FILE.name)
+
+
+def load_bundle(folder: Path, source: str) -> ModelBundle:
+    """Load the model, metadata and reference from `folder`; the version is the model's hash."""
+    model_file = folder / paths.MODEL_FILE.name
+    reference_file = folder / paths.REFERENCE_CSV.name
+    model = load_model(model_file)
+    if not reference_file.is_file():
+        raise MissingArtifactError(f"No reference rows at {reference_file}: run `train` again.")
+    return ModelBundle(
+        model=model,
+        metadata=read_metadata(folder),
+        reference=pd.read_csv(reference_file),
+        version=hashlib.sha256(model_file.read_bytes()).hexdigest()[:12],
+        source=source,
+    )

@@ -1,0 +1,111 @@
+"""Compare logged inputs with the training rows and write a drift report with plots."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import drift, paths, plots, prediction_log
+from .config import MonitorConfig
+from .errors import DataValidationError, MissingArtifactError
+from .persistence import load_metadata
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Per-feature statistics, the features past a threshold, and the files written."""
+
+    table: pd.DataFrame
+    drifted: list[str]
+    rows: int
+    files: list[Path]
+
+
+def flag(table: pd.DataFrame, config: MonitorConfig) -> pd.DataFrame:
+    """Mark each feature past the PSI, KS or missing-rate threshold, and say which one."""
+    reasons = []
+    for row in table.to_dict(orient="records"):
+        why = []
+        if row["psi"] > config.max_psi:
+            why.append(f"PSI {row['psi']:.2f} > {config.max_psi}")
+        if pd.notna(row["ks_statistic"]) and row["ks_statistic"] > config.max_ks:
+            why.append(f"KS {row['ks_statistic']:.2f} > {config.max_ks}")
+        increase = row["missing_current"] - row["missing_reference"]
+        if increase > config.max_missing_increase:
+            why.append(f"missing +{increase:.0%} > {config.max_missing_increase:.0%}")
+        reasons.append("; ".join(why))
+    return table.assign(drifted=[bool(reason) for reason in reasons], reason=reasons)
+
+
+def load_logged_inputs(log: Path, columns: list[str]) -> pd.DataFrame:
+    """The inputs of every logged prediction, one row each."""
+    if not log.is_file():
+        raise MissingArtifactError(
+            f"No prediction log at {log}: serve some traffic first (`demo` does), or pass --log."
+        )
+    entries, _ = prediction_log.read(log)
+    inputs = pd.DataFrame([entry["inputs"] for entry in entries if "inputs" in entry])
+    missing = [name for name in columns if name not in inputs.columns]
+    if len(inputs) and missing:
+        raise DataValidationError(
+            f"The log at {log} lacks feature(s) {', '.join(missing)}: was it written by a "
+            "model with another schema? Rotate the log when you deploy a new model."
+        )
+    return inputs.reindex(columns=columns)
+
+
+def monitor(config: MonitorConfig, log: Path = paths.PREDICTION_LOG) -> DriftReport:
+    """PSI and KS per feature, and missing rates, of logged inputs against the training rows."""
+    metadata = load_metadata()
+    schema = metadata.feature_schema
+    current = load_logged_inputs(log, schema.names)
+    if len(current) < config.min_rows:
+        raise DataValidationError(
+            f"The log at {log} holds {len(current)} predictions, fewer than the {config.min_rows} "
+            "needed to judge drift (MONITOR__MIN_ROWS)."
+        )
+    if not paths.REFERENCE_CSV.is_file():
+        raise MissingArtifactError(f"No training reference at {paths.REFERENCE_CSV}: run `train`.")
+    reference = pd.read_csv(paths.REFERENCE_CSV)
+    profiles = drift.profile(reference, schema, config.bins)
+    table = flag(drift.compare(profiles, current), config)
+    paths.DRIFT_DIR.mkdir(parents=True, exist_ok=True)
+    csv = paths.DRIFT_DIR / "drift.csv"
+    table.to_csv(csv, index=False)
+    figure = plots.drift_grid(profiles, current, table, paths.DRIFT_DIR / "drift.png")
+    markdown = paths.DRIFT_DIR / "drift.md"
+    markdown.write_text(report_markdown(table, len(current), log, config))
+    drifted = table.loc[table["drifted"], "feature"].tolist()
+    return DriftReport(
+        table=table, drifted=drifted, rows=len(current), files=[markdown, csv, figure]
+    )
+
+
+def report_markdown(table: pd.DataFrame, rows: int, log: Path, config: MonitorConfig) -> str:
+    """The report people read: the verdict first, then one line per feature."""
+    drifted = table.loc[table["drifted"], "feature"].tolist()
+    verdict = (
+        f"**Drift in {len(drifted)} feature(s): {', '.join(drifted)}.**"
+        if drifted
+        else "**No drift past the thresholds.**"
+    )
+    lines = [
+        "# Drift report",
+        "",
+        f"{rows} logged predictions from `{log}` against the training rows. Thresholds: PSI "
+        f"> {config.max_psi}, KS > {config.max_ks}, missing rate up by more than "
+        f"{config.max_missing_increase:.0%}.",
+        "",
+        verdict,
+        "",
+        "| feature | PSI | KS | missing (train → logged) | drift |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in table.to_dict(orient="records"):
+        ks = f"{row['ks_statistic']:.3f}" if pd.notna(row["ks_statistic"]) else "-"
+        lines.append(
+            f"| {row['feature']} | {row['psi']:.3f} | {ks} | {row['missing_reference']:.0%} → "
+            f"{row['missing_current']:.0%} | {row['reason'] or 'no'} |"
+        )
+    lines += ["", "![Distributions](drift.png)", ""]
+    return "\n".join(lines)

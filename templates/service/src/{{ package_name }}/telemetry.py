@@ -1,0 +1,134 @@
+"""Prometheus metrics: requests and latency by route and status, predictions, quality, drift."""
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+# With several gunicorn workers each process counts for itself; prometheus-client sums them
+# through files in this folder (the gunicorn config sets it when it starts more than one worker).
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+PROBABILITY_BUCKETS = tuple(round(0.1 * step, 1) for step in range(1, 11))
+
+
+class Telemetry:
+    """The service's metrics, in a registry of their own so each app instance starts at zero."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self.requests = Counter(
+            "http_requests",
+            "HTTP requests served, by route template, method and status code.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Time from the first byte in to the last byte out, by route and status code.",
+            ["route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.predictions = Counter(
+            "predictions", "Predictions returned, by label.", ["label"], registry=registry
+        )
+        self.probability = Histogram(
+            "prediction_probability",
+            "Distribution of the predicted probabilities.",
+            buckets=PROBABILITY_BUCKETS,
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            "prediction_batch_size",
+            "Records per predict request.",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+            registry=registry,
+        )
+        self.missing = Counter(
+            "input_missing_values",
+            "Null feature values received, by feature (the model imputes them).",
+            ["feature"],
+            registry=registry,
+        )
+        self.out_of_range = Counter(
+            "input_out_of_range_values",
+            "Numeric values outside the range seen in training, by feature.",
+            ["feature"],
+            registry=registry,
+        )
+        self.drift_psi = Gauge(
+            "feature_drift_psi",
+            "Population stability index of recent inputs against the training rows, by feature.",
+            ["feature"],
+            registry=registry,
+            multiprocess_mode="livemostrecent",
+        )
+        self.missing_rate = Gauge(
+            "feature_missing_rate",
+            "Share of recent inputs with the feature missing.",
+            ["feature"],
+            registry=registry,
+            multiprocess_mode="livemostrecent",
+        )
+        self.model_ready = Gauge(
+            "model_ready",
+            "1 once the model is loaded and warmed up.",
+            registry=registry,
+            multiprocess_mode="livemin",
+        )
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, str(status)).observe(seconds)
+
+    def observe_predictions(self, probability: np.ndarray, labels: np.ndarray) -> None:
+        self.batch_size.observe(len(probability))
+        for value in probability:
+            self.probability.observe(float(value))
+        positives = int(labels.sum())
+        self.predictions.labels("1").inc(positives)
+        self.predictions.labels("0").inc(len(labels) - positives)
+
+    def observe_quality(
+        self,
+        features: pd.DataFrame,
+        missing: dict[str, int],
+        ranges: dict[str, tuple[float, float]],
+    ) -> None:
+        """Count missing values and numbers outside the training range in one request's rows."""
+        for name, count in missing.items():
+            if count:
+                self.missing.labels(name).inc(count)
+        for name, (low, high) in ranges.items():
+            values = features[name].to_numpy()
+            # NaN compares false both ways, so missing values are not counted twice.
+            outside = int(np.count_nonzero((values < low) | (values > high)))
+            if outside:
+                self.out_of_range.labels(name).inc(outside)
+
+    def set_drift(self, psi: dict[str, float], missing_rate: dict[str, float]) -> None:
+        for name, value in psi.items():
+            self.drift_psi.labels(name).set(value)
+        for name, value in missing_rate.items():
+            self.missing_rate.labels(name).set(value)
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The metrics in Prometheus' text format, summed over workers when there are several."""
+        registry: Any = self.registry
+        if os.environ.get(MULTIPROCESS_ENV):
+            registry = CollectorRegistry()
+            # prometheus-client's multiprocess module has no type annotations.
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,123 @@
+"""Fit the served model on the training split, choose its threshold, and save it with skops."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
+
+from . import paths
+from .config import Settings
+from .data import Split, fingerprint
+from .features import FeatureSchema, align, build_preprocessor, infer_schema
+from .metrics import METRICS, best_f1_threshold, score
+from .persistence import ModelMetadata, save_metadata, save_model
+from .tracking import start_run
+
+MODEL_NAME = "logistic_regression"
+# The folder a training run logs to MLflow; MODEL_URI=runs:/<run id>/model serves it.
+MLFLOW_MODEL_PATH = "model"
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """The fitted pipeline and its metadata."""
+
+    model: Pipeline
+    metadata: ModelMetadata
+
+
+def features_and_target(
+    frame: pd.DataFrame, target: str, schema: FeatureSchema
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The model's input columns and the 0/1 target as an array."""
+    features, _ = align(frame.drop(columns=target), schema)
+    return features, frame[target].to_numpy()
+
+
+def build_model(schema: FeatureSchema, settings: Settings) -> Pipeline:
+    """Preprocessing and a logistic regression: a few microseconds of arithmetic per row."""
+    classifier = LogisticRegression(
+        C=settings.train.regularisation_c, class_weight="balanced", max_iter=1000
+    )
+    return Pipeline([("preprocess", build_preprocessor(schema)), ("classifier", classifier)])
+
+
+def train(data: Split, settings: Settings) -> TrainingResult:
+    """Cross-validate for honest metrics and a threshold, then fit on every training row."""
+    schema = infer_schema(data.train.drop(columns=data.target))
+    features, target = features_and_target(data.train, data.target, schema)
+    pipeline = build_model(schema, settings)
+    folds = StratifiedKFold(settings.train.cv_folds, shuffle=True, random_state=settings.seed)
+    probability = np.zeros(len(target))
+    fold_scores = []
+    for train_rows, validation_rows in folds.split(features, target):
+        fold_model = clone(pipeline).fit(features.iloc[train_rows], target[train_rows])
+        probability[validation_rows] = fold_model.predict_proba(features.iloc[validation_rows])[
+            :, 1
+        ]
+        fold_scores.append(score(target[validation_rows], probability[validation_rows]))
+    # The threshold comes from out-of-fold predictions, never from rows the model was fitted on.
+    threshold = best_f1_threshold(target, probability)
+    folds_table = pd.DataFrame(fold_scores)
+    cv_metrics = {f"{name}_mean": float(folds_table[name].mean()) for name in METRICS} | {
+        f"{name}_std": float(folds_table[name].std(ddof=1)) for name in METRICS
+    }
+    metadata = ModelMetadata(
+        model_name=MODEL_NAME,
+        target=data.target,
+        threshold=threshold,
+        feature_schema=schema,
+        cv_metrics={MODEL_NAME: cv_metrics},
+        calibrated_oof_metrics=score(target, probability, threshold),
+        # A logistic regression is fitted on log loss, so its probabilities need no recalibration.
+        calibration="none",
+        training_rows=len(data.train),
+        training_data_sha256=fingerprint(data.train),
+        source=data.source,
+    )
+    return TrainingResult(model=pipeline.fit(features, target), metadata=metadata)
+
+
+def save_outputs(result: TrainingResult, data: Split, settings: Settings) -> list[Path]:
+    """Write model, metadata and training reference; log them to MLflow as one model folder."""
+    model_file = save_model(result.model)
+    # Drift is measured against these rows: `monitor` and the live gauges in /metrics read them.
+    features, _ = align(data.train.drop(columns=data.target), result.metadata.feature_schema)
+    features.to_csv(paths.REFERENCE_CSV, index=False)
+    metadata = result.metadata
+    with start_run("train", tags={"stage": "train"}) as run:
+        mlflow.log_params(
+            {
+                "model": metadata.model_name,
+                "regularisation_c": settings.train.regularisation_c,
+                "cv_folds": settings.train.cv_folds,
+                "threshold": round(metadata.threshold, 4),
+                "seed": settings.seed,
+                "training_rows": metadata.training_rows,
+                "training_data_sha256": metadata.training_data_sha256,
+            }
+        )
+        mlflow.log_metrics(
+            {f"cv.{name}": value for name, value in metadata.cv_metrics[MODEL_NAME].items()}
+            | {f"oof.{name}": value for name, value in metadata.calibrated_oof_metrics.items()}
+        )
+        metadata = metadata.model_copy(update={"mlflow_run_id": run.info.run_id})
+        metadata_file = save_metadata(metadata)
+        for path in (model_file, metadata_file, paths.REFERENCE_CSV):
+            mlflow.log_artifact(str(path), artifact_path=MLFLOW_MODEL_PATH)
+    return [model_file, metadata_file, paths.REFERENCE_CSV]
+
+
+def register(run_id: str, name: str) -> str:
+    """Register a training run's model folder in the MLflow registry; return the new version."""
+    client = mlflow.MlflowClient()
+    if not client.search_registered_models(filter_string=f"name = '{name}'"):
+        client.create_registered_model(name)
+    source = f"{client.get_run(run_id).info.artifact_uri}/{MLFLOW_MODEL_PATH}"
+    return str(client.create_model_version(name, source=source, run_id=run_id).version)
