@@ -78,7 +78,7 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Time render, demo (cold and warm cache), generated CI and training; write a table."""
     install(session)
-    session.run("python", "-m", "ml_milestones.bench")
+    session.run("python", "-m", "ml_milestones.bench", *session.posargs)
 
 
 @nox.session

@@ -6,6 +6,7 @@ person reading benchmarks/results.md, not by a test.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from statistics import median
+
+import yaml
 
 from .git_repos import NEXT_TAG, git, make_template_repo, release, render_project, update
 from .paths import TEMPLATE_ROOT, project_types
@@ -52,6 +55,12 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Non
     )
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed in {cwd}:\n{completed.stdout[-3000:]}")
+
+
+def project_name(project: Path) -> str:
+    """The rendered project's name, which is also its command-line tool."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return str(answers["project_name"])
 
 
 def default_variant(project_type: str) -> Variant:
@@ -105,7 +114,7 @@ def bench_tabular(workdir: Path) -> list[Row]:
     fresh_envs = timed(lambda: nox(project, "-s", "demo"))
     ci = timed(lambda: nox(project))
     python = project / ".nox" / "demo" / "bin" / "python"
-    cli = project / ".nox" / "demo" / "bin" / "heart-disease-risk"
+    cli = project / ".nox" / "demo" / "bin" / project_name(project)
     train = median_of(3, lambda: run([str(cli), "train"], project))
     plain = median_of(3, lambda: run([str(python), str(PLAIN_TRAIN)], project))
     return [
@@ -119,6 +128,27 @@ def bench_tabular(workdir: Path) -> list[Row]:
     ]
 
 
+def bench_service(workdir: Path) -> list[Row]:
+    """The service's own load test: throughput and latency next to a bare endpoint, same run."""
+    variant = default_variant("service")
+    project = render(variant, workdir / "service")
+    nox(project, "-s", "demo")  # trains the model the bench serves
+    cli = project / ".nox" / "demo" / "bin" / project_name(project)
+    run([str(cli), "bench", "--concurrency", "8", "--seconds", "10"], project)
+    result = json.loads((project / "reports" / "bench.json").read_text())
+    rows = []
+    for target in ("bare", "service"):
+        load = result[target]
+        note = f"{load['requests']} requests, {load['errors']} errors, concurrency 8"
+        rows.append(
+            Row(f"service bench: {target} throughput (req/s)", load["throughput"], "-", note)
+        )
+        for pct in ("p50", "p95", "p99"):
+            rows.append(Row(f"service bench: {target} {pct} latency (ms)", load[f"{pct}_ms"], "-"))
+    rows.append(Row("ratio service / bare throughput", result["ratio"], "≥ 0.8", "a ratio"))
+    return rows
+
+
 def write_table(rows: list[Row]) -> str:
     lines = [
         "# Benchmarks",
@@ -130,7 +160,7 @@ def write_table(rows: list[Row]) -> str:
         "| --- | ---: | --- | --- |",
     ]
     for row in rows:
-        unit = "" if row.measure.startswith("ratio") else " s"
+        unit = "" if row.measure.startswith(("ratio", "service bench")) else " s"
         lines.append(f"| {row.measure} | {row.seconds:.2f}{unit} | {row.target} | {row.note} |")
     text = "\n".join(lines) + "\n"
     RESULTS.parent.mkdir(exist_ok=True)
@@ -138,12 +168,24 @@ def write_table(rows: list[Row]) -> str:
     return text
 
 
-def main() -> None:
+SECTIONS: dict[str, Callable[[Path], list[Row]]] = {
+    "copy": bench_copy,
+    "update": bench_update,
+    "tabular": bench_tabular,
+    "service": bench_service,
+}
+
+
+def main(sections: list[str]) -> None:
+    """Run the named sections (all by default) and write the table."""
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {list(SECTIONS)}")
     with tempfile.TemporaryDirectory(prefix="ml-milestones-bench-") as tmp:
         workdir = Path(tmp)
-        rows = bench_copy(workdir) + bench_update(workdir) + bench_tabular(workdir)
+        rows = [row for name in sections or SECTIONS for row in SECTIONS[name](workdir)]
     print(write_table(rows))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
