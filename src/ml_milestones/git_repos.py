@@ -14,6 +14,7 @@ from typing import Any
 import copier
 
 from .paths import TEMPLATE_ROOT
+from .render import render
 from .variants import Variant
 
 FIRST_TAG = "v1.0.0"
@@ -99,15 +100,7 @@ def render_project(
     template: Path, variant: Variant, destination: Path, vcs_ref: str = FIRST_TAG
 ) -> Path:
     """Render `variant` from the template repository's ABSOLUTE path at a tag, and commit it."""
-    copier.run_copy(
-        str(template.resolve()),
-        str(destination),
-        data=variant.data(),
-        defaults=True,
-        unsafe=False,
-        vcs_ref=vcs_ref,
-        quiet=True,
-    )
+    render(variant, destination, template=template, vcs_ref=vcs_ref)
     git_init(destination, "Generated project")
     return destination
 
