@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import PROJECT_NAME, __version__, drift, logs, model_store, schemas
@@ -259,6 +260,16 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         errors = jsonable_encoder(error.errors())
         return JSONResponse({"detail": errors, "message": _summary(errors)}, status_code=422)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        detail = str(error.detail)
+        if error.status_code == 400:
+            # FastAPI's 400 means the body could not be read as JSON at all; say how to fix it.
+            detail += ": send a UTF-8 JSON body with Content-Type: application/json"
+        return JSONResponse(
+            {"detail": detail}, status_code=error.status_code, headers=error.headers
+        )
+
     @app.get("/healthz", tags=["probes"])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers. Never touches the model."""
@@ -346,6 +357,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         tags=["model"],
         response_model=api.response,
         responses={
+            400: {"model": schemas.ErrorBody, "description": "The body is not readable JSON."},
             413: {"model": schemas.ErrorBody, "description": "The body is over MAX_BODY_BYTES."},
             **not_ready,
         },

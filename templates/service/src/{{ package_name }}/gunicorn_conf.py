@@ -9,10 +9,7 @@ import os
 import tempfile
 from typing import Any
 
-from prometheus_client import multiprocess
-
-from .config import load_service_settings
-from .telemetry import MULTIPROCESS_ENV
+from .config import PROMETHEUS_MULTIPROC_ENV, load_service_settings
 
 _settings = load_service_settings()
 
@@ -43,12 +40,16 @@ logconfig_dict: dict[str, Any] = {
     "loggers": {"gunicorn.error": {"level": _settings.log_level}},
 }
 
-if workers > 1 and not os.environ.get(MULTIPROCESS_ENV):
+if workers > 1 and not os.environ.get(PROMETHEUS_MULTIPROC_ENV):
     # Set before the workers start, so each one's prometheus-client writes where /metrics reads.
-    os.environ[MULTIPROCESS_ENV] = tempfile.mkdtemp(prefix="prometheus-")
+    os.environ[PROMETHEUS_MULTIPROC_ENV] = tempfile.mkdtemp(prefix="prometheus-")
+
+# Only now: prometheus-client chooses between in-memory and file-backed values when it is first
+# imported, and the workers forked from this process inherit that choice.
+from prometheus_client import multiprocess  # noqa: E402
 
 
 def child_exit(server: Any, worker: Any) -> None:
     """Drop a finished worker's live gauges from the metrics the others report."""
-    if os.environ.get(MULTIPROCESS_ENV):
+    if os.environ.get(PROMETHEUS_MULTIPROC_ENV):
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

@@ -23,6 +23,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": REQUEST_ID.get(),
+            # Which worker wrote it, when gunicorn runs several.
+            "pid": record.process,
         }
         entry |= getattr(record, "fields", {})
         if record.exc_info:

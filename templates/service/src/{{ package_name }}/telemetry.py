@@ -15,9 +15,8 @@ from prometheus_client import (
     multiprocess,
 )
 
-# With several gunicorn workers each process counts for itself; prometheus-client sums them
-# through files in this folder (the gunicorn config sets it when it starts more than one worker).
-MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from .config import PROMETHEUS_MULTIPROC_ENV
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 PROBABILITY_BUCKETS = tuple(round(0.1 * step, 1) for step in range(1, 11))
 
@@ -127,7 +126,7 @@ class Telemetry:
     def exposition(self) -> tuple[bytes, str]:
         """The metrics in Prometheus' text format, summed over workers when there are several."""
         registry: Any = self.registry
-        if os.environ.get(MULTIPROCESS_ENV):
+        if os.environ.get(PROMETHEUS_MULTIPROC_ENV):
             registry = CollectorRegistry()
             # prometheus-client's multiprocess module has no type annotations.
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
