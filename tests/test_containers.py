@@ -1,7 +1,9 @@
-"""Each project type's image really builds, starts, stays healthy and answers, under podman.
+"""Each project type's image really builds, starts, stays healthy and answers, under podman;
+where the project ships a compose.yaml, the whole stack comes up and is probed too.
 
-The harness is src/ml_milestones/containers.py; it skips, with the reason, where podman cannot
-run (not root, not installed, not Linux). `.ci/run` installs podman so CI runs these for real.
+The harness is src/ml_milestones/containers.py, and compose_stack.py for compose files; it skips,
+with the reason, where podman cannot run (not root, not installed, not Linux). `.ci/run`
+installs podman so CI runs these for real.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ml_milestones import containers
+from ml_milestones import compose_stack, containers
+from ml_milestones.paths import TEMPLATES_DIR
 
 TYPES = containers.containerized_types()
 
@@ -53,3 +56,21 @@ def test_image_builds_runs_and_answers(project_type: str, tmp_path: Path) -> Non
     except containers.ContainerError as error:
         pytest.fail(str(error), pytrace=False)
     print(result.summary())
+
+
+def test_compose_services_start_after_what_they_depend_on() -> None:
+    services = {
+        "prometheus": {"depends_on": {"api": {"condition": "service_healthy"}}},
+        "api": {"depends_on": ["mlflow"]},
+        "mlflow": {},
+    }
+    assert compose_stack.start_order(services) == ["mlflow", "api", "prometheus"]
+    services["mlflow"] = {"depends_on": ["prometheus"]}
+    with pytest.raises(containers.ContainerError, match="cycle"):
+        compose_stack.start_order(services)
+
+
+def test_every_type_with_a_compose_file_has_a_stack_probe() -> None:
+    with_compose = [t for t in TYPES if any((TEMPLATES_DIR / t).glob("compose.yaml*"))]
+    missing = [t for t in with_compose if t not in compose_stack.STACK_PROBES]
+    assert not missing, f"add a probe to compose_stack.STACK_PROBES for: {', '.join(missing)}"

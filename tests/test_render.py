@@ -130,3 +130,21 @@ def test_copy_needs_no_trust(tmp_path: Path) -> None:
         quiet=True,
     )
     assert (tmp_path / "project" / "pyproject.toml").exists()
+
+
+def test_compose_stays_on_loopback_and_waits_for_health(rendered: tuple[Variant, Path]) -> None:
+    variant, project = rendered
+    compose = project / "compose.yaml"
+    if not compose.is_file():
+        pytest.skip(f"{variant.project_type} ships no compose.yaml")
+    services = yaml.safe_load(compose.read_text())["services"]
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+        for dependency, how in (service.get("depends_on") or {}).items():
+            assert how == {"condition": "service_healthy"}, f"{name} -> {dependency}: {how}"
+            # A health check of its own, or the image's HEALTHCHECK (the built one).
+            assert {"healthcheck", "build"} & set(services[dependency]), dependency
+        if "build" in service:
+            # .env holds HOST=127.0.0.1 for local runs; in a container that would be unreachable.
+            assert service["environment"]["HOST"] == "0.0.0.0"

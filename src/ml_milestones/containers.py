@@ -4,9 +4,11 @@ Used by tests/test_containers.py, `nox -s containers` and `python -m ml_mileston
 Podman runs as root with a private configuration written into a cache folder (runc, cgroupfs,
 explicit ulimits, its own image store), so nothing global on the machine changes. Where a base
 image cannot be pulled, a local stand-in is built and tagged with the base image's name: Debian
-bookworm's Python (3.11, from debootstrap) for `python:3.11-slim-bookworm`, and this package's
-own uv binary for `ghcr.io/astral-sh/uv:<tag>`. Stand-ins are kept between runs; project images
-and containers never are.
+bookworm's Python (3.11, from debootstrap) for `python:3.11-slim-bookworm`, this package's
+own uv binary for `ghcr.io/astral-sh/uv:<tag>`, and that Python with MLflow from the package
+index for `ghcr.io/mlflow/mlflow:v<version>`. Stand-ins are kept between runs; project images
+and containers never are. Projects that ship a compose.yaml are then brought up whole by
+ml_milestones.compose_stack.
 """
 
 from __future__ import annotations
@@ -49,7 +51,10 @@ BUILD_TIMEOUT_S = 1800
 RUN_TIMEOUT_S = 900
 HEALTH_TIMEOUT_S = 60
 LOG_TAIL_LINES = 60
-INSTALL_HINT = "as root: apt-get install podman buildah runc debootstrap"
+INSTALL_HINT = (
+    "as root: apt-get install podman buildah runc debootstrap "
+    "golang-github-containernetworking-plugin-dnsname"
+)
 # Where `python -m ml_milestones.containers` renders projects and leaves their build logs.
 WORKDIR = TEMPLATE_ROOT / "build" / "containers"
 
@@ -247,6 +252,7 @@ def qualified(name: str) -> str:
 
 _PYTHON_IMAGE = re.compile(r"^docker\.io/library/python:(?P<version>\d+\.\d+)-slim-bookworm$")
 _UV_IMAGE = re.compile(r"^ghcr\.io/astral-sh/uv:(?P<version>[\w.-]+)$")
+_MLFLOW_IMAGE = re.compile(r"^ghcr\.io/mlflow/mlflow:v(?P<version>\d+\.\d+\.\d+)$")
 
 
 def host_ca_bundle() -> Path:
@@ -348,6 +354,37 @@ def build_uv_stand_in(podman: Podman, name: str, version: str, log: Log) -> None
         podman.run("import", "--change", 'CMD ["/uv"]', str(archive), name, timeout=300)
 
 
+def build_mlflow_stand_in(podman: Podman, name: str, version: str, log: Log) -> None:
+    """The Python stand-in with MLflow from PyPI, like the official image (pip install mlflow)."""
+    import uv  # the uv wheel this package depends on
+
+    python = qualified(f"python:{STAND_IN_PYTHON}-slim-bookworm")
+    if not podman.image_exists(python):
+        build_python_stand_in(podman, python, STAND_IN_PYTHON, log)
+    log(f"building a stand-in for {name}: {python} + mlflow=={version} from the package index")
+    with tempfile.TemporaryDirectory(dir=cache_dir(), prefix="mlflow-") as scratch:
+        context = Path(scratch)
+        shutil.copy2(uv.find_uv_bin(), context / "uv")
+        (context / "Containerfile").write_text(
+            f"FROM {python}\n"
+            "COPY uv /tmp/uv\n"
+            # Debian's python3 marks itself externally managed; this image is nothing else.
+            "RUN /tmp/uv pip install --system --break-system-packages --no-cache "
+            f"mlflow=={version} && rm /tmp/uv\n"
+            "WORKDIR /mlflow\n"
+        )
+        podman.run(
+            "build",
+            "--network",
+            "host",
+            "--pull=never",
+            "--tag",
+            name,
+            str(context),
+            timeout=BUILD_TIMEOUT_S,
+        )
+
+
 def _root_owned(member: tarfile.TarInfo) -> tarfile.TarInfo:
     member.uid = member.gid = 0
     member.uname = member.gname = "root"
@@ -358,6 +395,7 @@ def _root_owned(member: tarfile.TarInfo) -> tarfile.TarInfo:
 _STAND_INS: dict[re.Pattern[str], Callable[[Podman, str, str, Log], None]] = {
     _PYTHON_IMAGE: build_python_stand_in,
     _UV_IMAGE: build_uv_stand_in,
+    _MLFLOW_IMAGE: build_mlflow_stand_in,
 }
 
 
@@ -443,7 +481,8 @@ def _free_port() -> int:
         return port
 
 
-def _http(method: str, url: str, body: object | None = None) -> tuple[int, Any]:
+def http_json(method: str, url: str, body: object | None = None) -> tuple[int, Any]:
+    """Status and decoded JSON (or text) of one request; errors are answers, not exceptions."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
         url, data=data, method=method, headers={"Content-Type": "application/json"}
@@ -479,7 +518,7 @@ def probe_http_service(target: Running) -> None:
     deadline = time.monotonic() + HEALTH_TIMEOUT_S
     while True:
         try:
-            status, _ = _http("GET", f"{base}/healthz")
+            status, _ = http_json("GET", f"{base}/healthz")
         except OSError:
             status = 0
         if status == 200:
@@ -503,16 +542,21 @@ def probe_http_service(target: Running) -> None:
         )
     target.log("HEALTHCHECK: healthy")
 
+    probe_api(base, target.log, lambda: podman.logs(target.container))
+    podman.run("stop", "--time", "10", target.container, check=False)
+
+
+def probe_api(base: str, log: Log, logs: Callable[[], str]) -> None:
+    """The model API at `base`: ready, describes its model, and predicts its own example."""
+
     def expect_200(method: str, path: str, body: object | None = None) -> Any:
         try:
-            status, answer = _http(method, f"{base}{path}", body)
+            status, answer = http_json(method, f"{base}{path}", body)
         except OSError as error:
             status, answer = 0, error
         if status != 200:
-            raise ContainerError(
-                f"{method} {path}: {status} {answer!r}\nlogs:\n{podman.logs(target.container)}"
-            )
-        target.log(f"{method} {path}: 200")
+            raise ContainerError(f"{method} {path}: {status} {answer!r}\nlogs:\n{logs()}")
+        log(f"{method} {path}: 200")
         return answer
 
     expect_200("GET", "/readyz")
@@ -522,7 +566,6 @@ def probe_http_service(target: Running) -> None:
     answer = expect_200("POST", "/v1/predict", model["example_request"])
     if not isinstance(answer, dict) or not isinstance(answer.get("predictions"), list):
         raise ContainerError(f"POST /v1/predict: expected a `predictions` list: {answer!r}")
-    podman.run("stop", "--time", "10", target.container, check=False)
 
 
 PROBES: dict[str, Callable[[Running], None]] = {
@@ -573,13 +616,15 @@ class SmokeResult:
     base_images: dict[str, str] = field(default_factory=dict)
     build_seconds: float = 0.0
     probe_seconds: float = 0.0
+    compose_seconds: float | None = None
     image_bytes: int = 0
 
     def summary(self) -> str:
         bases = ", ".join(f"{name}: {how}" for name, how in self.base_images.items())
+        stack = "" if self.compose_seconds is None else f", compose {self.compose_seconds:.0f} s"
         return (
-            f"{self.variant}: build {self.build_seconds:.0f} s, probe {self.probe_seconds:.0f} s, "
-            f"image {self.image_bytes / 1e6:.0f} MB; base images: {bases}"
+            f"{self.variant}: build {self.build_seconds:.0f} s, probe {self.probe_seconds:.0f} s"
+            f"{stack}, image {self.image_bytes / 1e6:.0f} MB; base images: {bases}"
         )
 
 
@@ -644,6 +689,13 @@ def smoke_test(project_type: str, workdir: Path, log: Log = print) -> SmokeResul
         start = time.perf_counter()
         probe(Running(podman, tag, container, log))
         result.probe_seconds = time.perf_counter() - start
+        # Imported here: compose_stack builds on this module.
+        from . import compose_stack
+
+        if compose_stack.has_stack(project):
+            start = time.perf_counter()
+            compose_stack.run_stack(project_type, project, tag, podman, log)
+            result.compose_seconds = time.perf_counter() - start
     finally:
         podman.run("rm", "--force", "--ignore", container, check=False)
         podman.run("rmi", "--force", tag, check=False)
