@@ -43,9 +43,18 @@ class BenchResult:
         return self.service.throughput / self.bare.throughput if self.bare.throughput else 0.0
 
 
+@dataclass(frozen=True)
+class Sample:
+    """What one timed round against one target saw."""
+
+    latencies: list[float]
+    errors: int
+    seconds: float
+
+
 async def drive(
-    name: str, url: str, body: dict[str, Any], concurrency: int, seconds: float, max_requests: int
-) -> LoadResult:
+    url: str, body: dict[str, Any], concurrency: int, seconds: float, max_requests: int
+) -> Sample:
     """`concurrency` clients post `body` back to back until the time or request budget ends."""
     latencies: list[float] = []
     errors = 0
@@ -72,28 +81,51 @@ async def drive(
 
         await asyncio.gather(*(client_loop() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
+    return Sample(latencies, errors, elapsed)
+
+
+def summarize(name: str, samples: list[Sample]) -> LoadResult:
+    """One target's rounds as a whole: total throughput, percentiles over every request."""
+    latencies = [latency for sample in samples for latency in sample.latencies]
+    seconds = sum(sample.seconds for sample in samples)
     p50, p95, p99 = (
         np.percentile(latencies, [50, 95, 99]) * 1000 if latencies else np.zeros(3)
     ).tolist()
-    return LoadResult(
-        name, len(latencies), errors, elapsed, len(latencies) / elapsed, p50, p95, p99
-    )
+    errors = sum(sample.errors for sample in samples)
+    throughput = len(latencies) / seconds if seconds else 0.0
+    return LoadResult(name, len(latencies), errors, seconds, throughput, p50, p95, p99)
 
 
 def run_bench(
-    concurrency: int = 8, seconds: float = 10.0, max_requests: int = 5000, warm_up: int = 50
+    concurrency: int = 8,
+    seconds: float = 10.0,
+    max_requests: int = 5000,
+    warm_up: int = 50,
+    rounds: int = 4,
 ) -> BenchResult:
-    """Start both servers on loopback ports, warm them up, and load each in turn."""
+    """Start both servers on loopback ports, warm them up, then load them in alternate rounds.
+
+    Each target gets `seconds` and `max_requests` in all, split over `rounds` that alternate
+    bare, service, bare, service...: on a shared machine, load from elsewhere then falls on both
+    alike instead of on whichever ran second.
+    """
     with running_server() as service_url, running_server(BARE_APP) as bare_url:
         body = httpx.get(f"{service_url}/v1/model").json()["example_request"]
-        results = {}
-        for name, url in (
-            ("bare", f"{bare_url}/predict"),
-            ("service", f"{service_url}/v1/predict"),
-        ):
-            asyncio.run(drive(name, url, body, concurrency, 60.0, warm_up))
-            results[name] = asyncio.run(drive(name, url, body, concurrency, seconds, max_requests))
-    return BenchResult(service=results["service"], bare=results["bare"], concurrency=concurrency)
+        urls = {"bare": f"{bare_url}/predict", "service": f"{service_url}/v1/predict"}
+        samples: dict[str, list[Sample]] = {name: [] for name in urls}
+        for url in urls.values():
+            asyncio.run(drive(url, body, concurrency, 60.0, warm_up))
+        for _ in range(rounds):
+            for name, url in urls.items():
+                budget = max(1, max_requests // rounds)
+                samples[name].append(
+                    asyncio.run(drive(url, body, concurrency, seconds / rounds, budget))
+                )
+    return BenchResult(
+        service=summarize("service", samples["service"]),
+        bare=summarize("bare", samples["bare"]),
+        concurrency=concurrency,
+    )
 
 
 def save(result: BenchResult, path: Path = paths.BENCH_JSON) -> Path:
