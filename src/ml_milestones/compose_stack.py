@@ -2,9 +2,9 @@
 
 Called by the container smoke test (ml_milestones.containers) once a project's image has passed
 its own probe; it reuses that image, the same podman configuration and the same stand-in base
-images (the MLflow server's image included). What it proves: the compose file parses, every
-default service starts, each one's health check passes, the containers reach each other by
-service name, and the project's own probe of the whole stack succeeds.
+images (the MLflow and Prometheus images included). What it proves: the compose file parses,
+every service starts (every profile on), each one's health check passes, the containers reach
+each other by service name, and the project's own probe of the whole stack succeeds.
 
 Two things podman 4.3 (Debian bookworm) cannot do are done here instead: it runs health checks
 only from systemd timers, and podman-compose cannot make it wait for `condition:
@@ -44,6 +44,8 @@ from .containers import (
 
 COMPOSE_FILE = "compose.yaml"
 UP_TIMEOUT_S = 300
+# Prometheus scrapes every 15 s (prometheus.yml): two intervals and some start-up time.
+PROMETHEUS_TIMEOUT_S = 60
 # Where Debian's CNI plugins live; dnsname is the one that lets containers resolve service names.
 CNI_PLUGIN_DIRS = ("/usr/lib/cni", "/usr/libexec/cni", "/opt/cni/bin")
 
@@ -102,10 +104,14 @@ class Stack:
     name: str
     env: dict[str, str]
     services: dict[str, Any]
+    profiles: list[str]
     log: Log
 
     def compose(self, *args: str, timeout: float = UP_TIMEOUT_S) -> str:
-        command = [compose_executable() or "podman-compose", "--project-name", self.name, *args]
+        command = [compose_executable() or "podman-compose", "--project-name", self.name]
+        for profile in self.profiles:
+            command += ["--profile", profile]
+        command += args
         try:
             completed = subprocess.run(
                 command,
@@ -221,6 +227,33 @@ def probe_service_stack(stack: Stack) -> None:
         f"train in the api container: run {run_id[:8]} on the MLflow server, "
         f"artifacts {sorted(item['path'] for item in artifacts['files'])}"
     )
+    if "prometheus" in stack.services:
+        probe_prometheus(stack)
+
+
+def probe_prometheus(stack: Stack, timeout: float = PROMETHEUS_TIMEOUT_S) -> None:
+    """Prometheus scrapes the API by its service name, and the API's metrics arrive."""
+    base = f"http://127.0.0.1:{stack.env['PROMETHEUS_PORT']}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            status, answer = http_json("GET", f"{base}/api/v1/targets")
+        except OSError as error:
+            status, answer = 0, error
+        targets = answer.get("data", {}).get("activeTargets", []) if status == 200 else []
+        if targets and all(target["health"] == "up" for target in targets):
+            break
+        if time.monotonic() > deadline:
+            raise ContainerError(
+                f"Prometheus targets not all up within {timeout:.0f} s: {status} {answer!r}\n"
+                f"logs:\n{stack.logs('prometheus')}"
+            )
+        time.sleep(2)
+    status, answer = http_json("GET", f"{base}/api/v1/query?query=model_ready")
+    values = [sample["value"][1] for sample in answer.get("data", {}).get("result", [])]
+    if status != 200 or values != ["1"]:
+        raise ContainerError(f"Prometheus has no model_ready = 1 from the API: {answer!r}")
+    stack.log(f"Prometheus: targets {[t['scrapeUrl'] for t in targets]} up; model_ready = 1")
 
 
 STACK_PROBES: dict[str, Callable[[Stack], None]] = {"service": probe_service_stack}
@@ -237,8 +270,9 @@ def run_stack(project_type: str, project: Path, image: str, podman: Podman, log:
     if reason is not None:
         raise ContainerError(reason)
     spec = yaml.safe_load((project / COMPOSE_FILE).read_text())
-    # Services behind a profile (Prometheus) only start when asked for.
-    services = {k: v for k, v in spec["services"].items() if not v.get("profiles")}
+    services: dict[str, Any] = spec["services"]
+    # Every profile on (Prometheus is behind `monitoring`): the whole file is under test.
+    profiles = sorted({name for svc in services.values() for name in svc.get("profiles", [])})
     for service in services.values():
         if "build" in service:
             # The image the smoke test just built and probed stands for `build: .`.
@@ -254,10 +288,11 @@ def run_stack(project_type: str, project: Path, image: str, podman: Podman, log:
         f"mm-{project_type}-{uuid.uuid4().hex[:8]}",
         {**podman.env, **ports},
         services,
+        profiles,
         log,
     )
     try:
-        log(f"podman-compose up ({', '.join(services)}) with {ports}")
+        log(f"podman-compose up ({', '.join(services)}; profiles {profiles}) with {ports}")
         stack.compose("up", "--detach", "--no-build")
         for name in start_order(services):
             stack.wait_healthy(name)

@@ -6,7 +6,8 @@ explicit ulimits, its own image store), so nothing global on the machine changes
 image cannot be pulled, a local stand-in is built and tagged with the base image's name: Debian
 bookworm's Python (3.11, from debootstrap) for `python:3.11-slim-bookworm`, this package's
 own uv binary for `ghcr.io/astral-sh/uv:<tag>`, and that Python with MLflow from the package
-index for `ghcr.io/mlflow/mlflow:v<version>`. Stand-ins are kept between runs; project images
+index for `ghcr.io/mlflow/mlflow:v<version>`, and Debian's Prometheus binary on that Python
+for `prom/prometheus:v<version>`. Stand-ins are kept between runs; project images
 and containers never are. Projects that ship a compose.yaml are then brought up whole by
 ml_milestones.compose_stack.
 """
@@ -253,6 +254,7 @@ def qualified(name: str) -> str:
 _PYTHON_IMAGE = re.compile(r"^docker\.io/library/python:(?P<version>\d+\.\d+)-slim-bookworm$")
 _UV_IMAGE = re.compile(r"^ghcr\.io/astral-sh/uv:(?P<version>[\w.-]+)$")
 _MLFLOW_IMAGE = re.compile(r"^ghcr\.io/mlflow/mlflow:v(?P<version>\d+\.\d+\.\d+)$")
+_PROMETHEUS_IMAGE = re.compile(r"^docker\.io/prom/prometheus:v(?P<version>[\d.]+)$")
 
 
 def host_ca_bundle() -> Path:
@@ -385,6 +387,56 @@ def build_mlflow_stand_in(podman: Podman, name: str, version: str, log: Log) -> 
         )
 
 
+def build_prometheus_stand_in(podman: Podman, name: str, version: str, log: Log) -> None:
+    """Debian's Prometheus binary on the Python stand-in, started the way the official image is.
+
+    Debian bookworm packages Prometheus 2.42, whatever `version` the project pins: the stand-in
+    proves the compose wiring and the scrape configuration, not that release.
+    """
+    python = qualified(f"python:{STAND_IN_PYTHON}-slim-bookworm")
+    if not podman.image_exists(python):
+        build_python_stand_in(podman, python, STAND_IN_PYTHON, log)
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        raise ContainerError(f"{name} cannot be pulled, and a stand-in needs apt-get and dpkg-deb")
+    log(f"building a stand-in for {name} from Debian {DEBIAN_SUITE}'s prometheus package")
+    with tempfile.TemporaryDirectory(dir=cache_dir(), prefix="prometheus-") as scratch:
+        context = Path(scratch)
+        for command in (
+            ["apt-get", "download", "prometheus"],
+            ["sh", "-c", "dpkg-deb -x prometheus_*.deb root"],
+        ):
+            completed = subprocess.run(
+                command, cwd=context, capture_output=True, text=True, timeout=300, check=False
+            )
+            if completed.returncode != 0:
+                raise ContainerError(
+                    f"`{' '.join(command)}` failed (run apt-get update first?):\n"
+                    f"{tail(completed.stdout + completed.stderr)}"
+                )
+        shutil.copy2(context / "root/usr/bin/prometheus", context / "prometheus")
+        (context / "Containerfile").write_text(
+            f"FROM {python}\n"
+            "COPY prometheus /bin/prometheus\n"
+            "RUN mkdir -p /prometheus /etc/prometheus\n"
+            "WORKDIR /prometheus\n"
+            'ENTRYPOINT ["/bin/prometheus"]\n'
+            'CMD ["--config.file=/etc/prometheus/prometheus.yml", '
+            '"--storage.tsdb.path=/prometheus"]\n'
+        )
+        podman.run(
+            "build",
+            "--format",
+            "docker",
+            "--pull=never",
+            "--tag",
+            name,
+            "--file",
+            str(context / "Containerfile"),
+            str(context),
+            timeout=BUILD_TIMEOUT_S,
+        )
+
+
 def _root_owned(member: tarfile.TarInfo) -> tarfile.TarInfo:
     member.uid = member.gid = 0
     member.uname = member.gname = "root"
@@ -396,6 +448,7 @@ _STAND_INS: dict[re.Pattern[str], Callable[[Podman, str, str, Log], None]] = {
     _PYTHON_IMAGE: build_python_stand_in,
     _UV_IMAGE: build_uv_stand_in,
     _MLFLOW_IMAGE: build_mlflow_stand_in,
+    _PROMETHEUS_IMAGE: build_prometheus_stand_in,
 }
 
 
