@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 import sys
 import time
 import tomllib
@@ -39,6 +38,7 @@ from .containers import (
     ensure_base_image,
     http_json,
     probe_api,
+    run_command,
     tail,
 )
 
@@ -112,27 +112,7 @@ class Stack:
         for profile in self.profiles:
             command += ["--profile", profile]
         command += args
-        try:
-            completed = subprocess.run(
-                command,
-                cwd=self.project,
-                env=self.env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as error:
-            raise ContainerError(
-                f"`podman-compose {' '.join(args)}` took over {timeout:.0f} s"
-            ) from error
-        if completed.returncode != 0:
-            raise ContainerError(
-                f"`podman-compose {' '.join(args)}` failed (exit {completed.returncode}):\n"
-                f"{tail(completed.stdout)}"
-            )
-        return completed.stdout
+        return run_command(command, self.env, timeout=timeout, cwd=self.project).stdout
 
     def container(self, service: str) -> str:
         """The container podman-compose started for `service`, found by its compose labels."""
@@ -162,9 +142,7 @@ class Stack:
             if check.returncode == 0 or "no defined healthcheck" in check.stdout:
                 # Without a health check, running is all a compose engine waits for.
                 return
-            state = self.podman.run(
-                "inspect", "--format", "{{.State.Status}}", container, check=False
-            ).stdout.strip()
+            state = self.podman.state(container)
             if state != "running" or time.monotonic() > deadline:
                 raise ContainerError(
                     f"{service} never reported healthy within {timeout:.0f} s (container {state}, "

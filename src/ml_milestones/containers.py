@@ -152,6 +152,40 @@ def podman_env() -> dict[str, str]:
     }
 
 
+def run_command(
+    command: list[str],
+    env: dict[str, str],
+    *,
+    timeout: float,
+    check: bool = True,
+    stdin: Any = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` with its output captured; with `check`, a failure raises with its tail."""
+    try:
+        completed = subprocess.run(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        output = error.stdout if isinstance(error.stdout, str) else ""
+        raise ContainerError(
+            f"`{' '.join(command)}` took over {timeout:.0f} s:\n{tail(output)}"
+        ) from error
+    if check and completed.returncode != 0:
+        raise ContainerError(
+            f"`{' '.join(command)}` failed (exit {completed.returncode}):\n{tail(completed.stdout)}"
+        )
+    return completed
+
+
 class Podman:
     """Runs podman with the private configuration."""
 
@@ -167,29 +201,15 @@ class Podman:
         stdin: Any = None,
     ) -> subprocess.CompletedProcess[str]:
         """`podman ARGS`, output captured; with `check`, a failure raises with its tail."""
-        command = [self.executable, *args]
-        try:
-            completed = subprocess.run(
-                command,
-                env=self.env,
-                stdin=stdin,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as error:
-            output = error.stdout if isinstance(error.stdout, str) else ""
-            raise ContainerError(
-                f"`{' '.join(command)}` took over {timeout:.0f} s:\n{tail(output)}"
-            ) from error
-        if check and completed.returncode != 0:
-            raise ContainerError(
-                f"`{' '.join(command)}` failed (exit {completed.returncode}):\n"
-                f"{tail(completed.stdout)}"
-            )
-        return completed
+        return run_command(
+            [self.executable, *args], self.env, timeout=timeout, check=check, stdin=stdin
+        )
+
+    def state(self, container: str) -> str:
+        """The container's status (`running`, `exited`...), or "" when it is gone."""
+        return self.run(
+            "inspect", "--format", "{{.State.Status}}", container, check=False
+        ).stdout.strip()
 
     def image_exists(self, name: str) -> bool:
         return self.run("image", "exists", name, check=False).returncode == 0
@@ -576,9 +596,7 @@ def probe_http_service(target: Running) -> None:
             status = 0
         if status == 200:
             break
-        state = podman.run(
-            "inspect", "--format", "{{.State.Status}}", target.container, check=False
-        ).stdout.strip()
+        state = podman.state(target.container)
         if state != "running" or time.monotonic() > deadline:
             raise ContainerError(
                 f"/healthz never answered 200 within {HEALTH_TIMEOUT_S} s (container {state}); "
