@@ -12,7 +12,7 @@ import copier
 import pytest
 import yaml
 
-from ml_milestones.paths import TEMPLATE_ROOT
+from ml_milestones.paths import TEMPLATE_ROOT, TEMPLATES_DIR
 from ml_milestones.variants import VARIANTS, Variant
 
 # What every generated repository holds, whatever its type.
@@ -132,12 +132,17 @@ def test_copy_needs_no_trust(tmp_path: Path) -> None:
     assert (tmp_path / "project" / "pyproject.toml").exists()
 
 
-def test_compose_stays_on_loopback_and_waits_for_health(rendered: tuple[Variant, Path]) -> None:
-    variant, project = rendered
-    compose = project / "compose.yaml"
-    if not compose.is_file():
-        pytest.skip(f"{variant.project_type} ships no compose.yaml")
-    services = yaml.safe_load(compose.read_text())["services"]
+# The variants whose type ships a compose.yaml.
+COMPOSE_VARIANTS = [
+    v for v in VARIANTS if any((TEMPLATES_DIR / v.project_type).glob("compose.yaml*"))
+]
+
+
+@pytest.mark.parametrize("variant", COMPOSE_VARIANTS, ids=[v.id for v in COMPOSE_VARIANTS])
+def test_compose_stays_on_loopback_and_waits_for_health(variant: Variant, copie: Any) -> None:
+    result = copie.copy(extra_answers=variant.data(), template_dir=TEMPLATE_ROOT)
+    assert result.exception is None, result.exception
+    services = yaml.safe_load((Path(result.project_dir) / "compose.yaml").read_text())["services"]
     for name, service in services.items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
