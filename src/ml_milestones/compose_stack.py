@@ -16,7 +16,6 @@ resolve between containers through the CNI dnsname plugin.
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
 import time
 import tomllib
@@ -36,6 +35,7 @@ from .containers import (
     Log,
     Podman,
     ensure_base_image,
+    free_port,
     http_json,
     probe_api,
     run_command,
@@ -65,13 +65,6 @@ def unavailable_reason() -> str | None:
             f"the CNI dnsname plugin is missing, so services cannot find each other; {INSTALL_HINT}"
         )
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start_order(services: dict[str, Any]) -> list[str]:
@@ -182,6 +175,7 @@ def probe_service_stack(stack: Stack) -> None:
     # reach the server's artifact store.
     script = project_script(stack.project)
     stack.exec("api", script, "train")
+    # Projects log to an experiment named after the project, as their console script is.
     experiment = script
     status, answer = http_json(
         "GET", f"{tracking}/api/2.0/mlflow/experiments/get-by-name?experiment_name={experiment}"
@@ -192,14 +186,15 @@ def probe_service_stack(stack: Stack) -> None:
     status, runs = http_json(
         "POST", f"{tracking}/api/2.0/mlflow/runs/search", {"experiment_ids": [experiment_id]}
     )
-    finished = [run for run in runs.get("runs", []) if run["info"]["status"] == "FINISHED"]
+    listed = runs.get("runs", []) if isinstance(runs, dict) else []
+    finished = [run for run in listed if run["info"]["status"] == "FINISHED"]
     if status != 200 or not finished:
         raise ContainerError(f"no finished MLflow run after training in the stack: {runs!r}")
     run_id = finished[0]["info"]["run_id"]
     status, artifacts = http_json(
         "GET", f"{tracking}/api/2.0/mlflow/artifacts/list?run_id={run_id}"
     )
-    if status != 200 or not artifacts.get("files"):
+    if status != 200 or not isinstance(artifacts, dict) or not artifacts.get("files"):
         raise ContainerError(f"the run logged no artifacts to the server: {artifacts!r}")
     stack.log(
         f"train in the api container: run {run_id[:8]} on the MLflow server, "

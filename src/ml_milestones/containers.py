@@ -547,7 +547,8 @@ def probe_batch_job(target: Running) -> None:
     target.log(tail(demo.stdout, 5))
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -575,7 +576,7 @@ def http_json(method: str, url: str, body: object | None = None) -> tuple[int, A
 def probe_http_service(target: Running) -> None:
     """A service image: healthy on /healthz, ready, describes its model, and predicts."""
     podman = target.podman
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     podman.run(
         "run",
@@ -826,4 +827,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Through the package's module, not this `__main__` copy of it: compose_stack imports the
+    # package's, and only its ContainerError is the one main() must catch.
+    from ml_milestones.containers import main as package_main
+
+    sys.exit(package_main())
