@@ -15,6 +15,7 @@ resolve between containers through the CNI dnsname plugin.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import time
@@ -162,7 +163,7 @@ def project_script(project: Path) -> str:
 
 
 def probe_service_stack(stack: Stack) -> None:
-    """API and MLflow server: the API answers; it reaches MLflow by name and logs a run there."""
+    """The API answers; it reaches MLflow by name, logs and registers a model, then serves it."""
     api = f"http://127.0.0.1:{stack.env['API_PORT']}"
     tracking = f"http://127.0.0.1:{stack.env['MLFLOW_PORT']}"
     probe_api(api, stack.log, lambda: stack.logs("api"))
@@ -174,7 +175,10 @@ def probe_service_stack(stack: Stack) -> None:
     # service name must resolve, the server must accept that Host header, and artifacts must
     # reach the server's artifact store.
     script = project_script(stack.project)
-    stack.exec("api", script, "train")
+    trained = stack.exec("api", script, "train", "--register", script)
+    registered = re.search(r"models:/[\w.-]+/\d+", trained)
+    if registered is None:
+        raise ContainerError(f"`train --register` named no registered model:\n{tail(trained)}")
     # Projects log to an experiment named after the project, as their console script is.
     experiment = script
     status, answer = http_json(
@@ -202,6 +206,26 @@ def probe_service_stack(stack: Stack) -> None:
     )
     if "prometheus" in stack.services:
         probe_prometheus(stack)
+    serve_registered_model(stack, registered.group(0))
+
+
+def serve_registered_model(stack: Stack, model_uri: str) -> None:
+    """Recreate the API with MODEL_URI pointing at the registry: it loads that model and serves."""
+    stack.env["MODEL_URI"] = model_uri
+    stack.compose("up", "--detach", "--no-build", "--no-deps", "--force-recreate", "api")
+    stack.wait_healthy("api")
+    api = f"http://127.0.0.1:{stack.env['API_PORT']}"
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    # Healthy is alive; ready is the model downloaded from the server and warmed up.
+    while http_json("GET", f"{api}/readyz")[0] != 200:
+        if time.monotonic() > deadline:
+            raise ContainerError(f"the API never got ready on {model_uri}:\n{stack.logs('api')}")
+        time.sleep(1)
+    status, model = http_json("GET", f"{api}/v1/model")
+    if status != 200 or not isinstance(model, dict) or model.get("source") != model_uri:
+        raise ContainerError(f"GET /v1/model after MODEL_URI={model_uri}: {status} {model!r}")
+    probe_api(api, stack.log, lambda: stack.logs("api"))
+    stack.log(f"the API serves {model_uri} from the stack's MLflow registry")
 
 
 def probe_prometheus(stack: Stack, timeout: float = PROMETHEUS_TIMEOUT_S) -> None:
