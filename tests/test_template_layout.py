@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from ml_milestones.copier_config import load_config, questions
 from ml_milestones.paths import TEMPLATES_DIR, project_types
-from ml_milestones.shared_stubs import SHARED_STUBS, SUBSET_STUBS, stub_text, stubs_for
+from ml_milestones.shared_stubs import (
+    EXTENDED_BASES,
+    SHARED_STUBS,
+    SUBSET_STUBS,
+    extends_line,
+    stub_text,
+    stubs_for,
+)
 
 
 def test_project_type_offers_exactly_the_type_folders() -> None:
@@ -21,6 +28,24 @@ def test_every_type_includes_every_shared_partial() -> None:
                 f"{project_type} lacks {relpath}: run python -m ml_milestones.shared_stubs"
             )
             assert stub.read_text() == stub_text(partial), f"{stub} is not the one-line include"
+
+
+def test_every_type_extends_every_shared_base() -> None:
+    """A type's pyproject, README, Dockerfile and CI state only their blocks over the base."""
+    for project_type in project_types():
+        for relpath, base in EXTENDED_BASES.items():
+            child = TEMPLATES_DIR / project_type / relpath
+            assert child.is_file(), f"{project_type} lacks {relpath} (extending _shared/{base})"
+            assert child.read_text().splitlines()[0] == extends_line(base), (
+                f"{child} must start with {extends_line(base)}"
+            )
+
+
+def test_no_type_includes_files_back_from_type_folders() -> None:
+    """Shared partials never include a type's own parts: blocks carry the differences."""
+    for partial in (TEMPLATES_DIR / "_shared").rglob("*"):
+        if partial.is_file():
+            assert '"templates/" ~ project_type' not in partial.read_text(), partial
 
 
 def test_subset_stubs_are_in_exactly_their_types() -> None:
@@ -51,7 +76,7 @@ def test_every_stub_of_a_type_is_listed() -> None:
 
 
 def test_shared_partials_exist() -> None:
-    partials = [*SHARED_STUBS.values()]
+    partials = [*SHARED_STUBS.values(), *EXTENDED_BASES.values()]
     partials += [partial for _, subset in SUBSET_STUBS for partial in subset.values()]
     for partial in partials:
         if "~" not in partial:  # the license stub picks its file by answer

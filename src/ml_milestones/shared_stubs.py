@@ -1,7 +1,13 @@
-"""The files project types include from templates/_shared, as one-line stubs.
+"""How a type folder gets the files of templates/_shared: one-line stubs, or `{% extends %}`.
 
+A file every type holds unchanged is a one-line include stub: Copier renders only the type's own
+folder (`_subdirectory`), so the file must exist there, and the stub says where its text lives.
 SHARED_STUBS go into every type; each subset mapping (TABULAR_MODEL_STUBS) goes only into the
 types listed beside it in SUBSET_STUBS, so a module two types share still has one source.
+
+A file whose shape is shared but whose details differ per type (EXTENDED_BASES) is a Jinja child
+template in the type folder: `{% extends "templates/_shared/<base>" %}` plus the `{% block %}`s
+that type fills, so the type's file reads top to bottom as exactly its own differences.
 
 Run `python -m ml_milestones.shared_stubs` to (re)write the stubs of every type folder, for
 example after adding a type or a shared partial; tests/test_template_layout.py checks them.
@@ -13,21 +19,25 @@ from .paths import TEMPLATES_DIR, project_types
 
 # Path in the type folder (a Copier template path) -> the partial it includes from _shared/.
 SHARED_STUBS: dict[str, str] = {
-    "pyproject.toml.jinja": "pyproject.toml.jinja",
     "noxfile.py.jinja": "noxfile.py.jinja",
-    ".github/workflows/ci.yml.jinja": "github/workflows/ci.yml.jinja",
     ".github/workflows/template-update.yml.jinja": "github/workflows/template-update.yml.jinja",
     ".pre-commit-config.yaml.jinja": "pre-commit-config.yaml.jinja",
-    "Dockerfile.jinja": "Dockerfile.jinja",
     ".dockerignore.jinja": "dockerignore.jinja",
     ".gitignore.jinja": "gitignore.jinja",
-    "README.md.jinja": "README.md.jinja",
     "MODEL_CARD.md.jinja": "MODEL_CARD.md.jinja",
     # The license text is picked by the `license` answer.
     "LICENSE.jinja": '" ~ "licenses/" ~ license ~ ".jinja',
     "{{ _copier_conf.answers_file }}.jinja": "copier-answers.yml.jinja",
     "src/{{ package_name }}/__init__.py.jinja": "src/__init__.py.jinja",
     "src/{{ package_name }}/tracking.py.jinja": "src/tracking.py",
+}
+
+# Path in the type folder -> the shared base template it extends with its own blocks.
+EXTENDED_BASES: dict[str, str] = {
+    "pyproject.toml.jinja": "pyproject.toml.jinja",
+    ".github/workflows/ci.yml.jinja": "github/workflows/ci.yml.jinja",
+    "Dockerfile.jinja": "Dockerfile.jinja",
+    "README.md.jinja": "README.md.jinja",
 }
 
 # The tabular-data model pieces: loading and validation of the bundled sample, the feature schema
@@ -57,6 +67,11 @@ def stubs_for(project_type: str) -> dict[str, str]:
         if project_type in types:
             stubs |= subset
     return stubs
+
+
+def extends_line(base: str) -> str:
+    """The first line of a type's file that extends a shared base."""
+    return f'{{% extends "templates/_shared/{base}" %}}'
 
 
 def stub_text(partial: str) -> str:
