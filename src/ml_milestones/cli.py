@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from . import locks
 from .checks import ALL_CHECKS, CheckResult, run_checks, select
+from .paths import project_types
 from .render import render
 from .update import update_command
 from .variants import VARIANTS, get_variant
@@ -100,6 +103,42 @@ def render_command(
         raise typer.Exit(2) from error
     render(variant, destination)
     console.print(f"Rendered {variant.id} into {destination}")
+
+
+@app.command()
+def lock(
+    check_only: Annotated[
+        bool,
+        typer.Option("--check", help="Only tell whether every variant still resolves as recorded."),
+    ] = False,
+    exclude_newer: Annotated[
+        str | None,
+        typer.Option(help="Resolve from packages published before this date (default: today)."),
+    ] = None,
+) -> None:
+    """Record the versions every generated project locks to (templates/_shared/tested_versions).
+
+    Each project type is resolved afresh with all its options on; the record goes into every
+    rendered pyproject.toml as `[tool.uv] constraint-dependencies`. `--check` renders every
+    variant, locks it as a user's first `uv lock` would, and exits 1 if anything differs.
+    """
+    if check_only:
+        stale = False
+        with tempfile.TemporaryDirectory(prefix="ml-milestones-lock-") as tmp:
+            for variant in locks.all_variants():
+                try:
+                    problems = locks.check_variant(variant, Path(tmp))
+                except locks.StaleRecordError as error:
+                    problems = [str(error)]
+                if problems:
+                    stale = True
+                    console.print(locks.stale_message(variant, problems), markup=False)
+                else:
+                    console.print(f"{variant.id}: locks to the recorded versions")
+        raise typer.Exit(1 if stale else 0)
+    for project_type in project_types():
+        path = locks.refresh(project_type, exclude_newer)
+        console.print(f"{project_type}: {len(locks.read_record(project_type).pins)} pins in {path}")
 
 
 @app.command()
