@@ -18,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 BOOTSTRAP = ROOT / ".bootstrap"
+# The versions uv.lock pins (tests/test_locks.py checks they agree); nox then installs every
+# session from uv.lock itself.
 TOOLS = ["uv==0.13.9", "nox==2026.10.20"]
 COMMANDS = {"demo": ["-s", "demo"], "test": []}  # `test` runs nox's default sessions
 

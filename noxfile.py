@@ -24,7 +24,17 @@ BUILD = ROOT / "build"
 
 
 def install(session: nox.Session, group: str = "test") -> None:
-    session.install("--editable", ".", "--group", group)
+    """The package and one dependency group, exactly as uv.lock pins them (`--locked` stops if
+    the lock is stale: run `uv lock` and commit it)."""
+    session.run_install(
+        "uv",
+        "sync",
+        "--locked",
+        "--no-default-groups",
+        f"--group={group}",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        external=True,
+    )
 
 
 @nox.session

@@ -90,3 +90,17 @@ def test_a_local_build_tag_is_recorded_by_version_only(tmp_path: Path) -> None:
         'source = { registry = "https://download.pytorch.org/whl/cpu" }\n'
     )
     assert locks.pins_from_lock(tmp_path) == (locks.Pin("torch", "2.13.0"),)
+
+
+def test_the_bootstrap_installs_the_locked_uv_and_nox() -> None:
+    """dev.py installs uv and nox before any lock can be read: its pins must be uv.lock's."""
+    import re
+    import tomllib
+
+    from ml_milestones.paths import TEMPLATE_ROOT
+
+    lock = tomllib.loads((TEMPLATE_ROOT / "uv.lock").read_text())
+    locked = {p["name"]: p["version"] for p in lock["package"]}
+    dev_py = (TEMPLATE_ROOT / "dev.py").read_text()
+    pins = dict(re.findall(r'"(uv|nox)==([^"]+)"', dev_py))
+    assert pins == {"uv": locked["uv"], "nox": locked["nox"]}

@@ -96,6 +96,18 @@ class Check:
         return CheckResult(self.id, self.name, "pass", seconds)
 
 
+class Lock(Check):
+    """`uv.lock` matches pyproject.toml (`uv lock --check`); a project without one gets it created
+    from its tested versions first, as its first `uvx nox` does."""
+
+    id, name = "MM100", "lock"
+
+    def commands(self, project: Path) -> list[list[str]]:
+        if (project / "uv.lock").exists():
+            return [[which("uv"), "lock", "--check"]]
+        return [[which("uv"), "lock"]]
+
+
 class NoxSession(Check):
     session: ClassVar[str]
 
@@ -161,6 +173,19 @@ class WorkflowSchema(Check):
         return [[which("check-jsonschema"), *schema, *_workflows(project)]]
 
 
+class DependabotSchema(Check):
+    """`.github/dependabot.yml` validates against the published Dependabot JSON schema."""
+
+    id, name = "MM203", "dependabot-schema"
+
+    def applies(self, project: Path) -> str | None:
+        return None if (project / ".github" / "dependabot.yml").exists() else "no dependabot.yml"
+
+    def commands(self, project: Path) -> list[list[str]]:
+        schema = ["--builtin-schema", "vendor.dependabot"]
+        return [[which("check-jsonschema"), *schema, ".github/dependabot.yml"]]
+
+
 class Hadolint(Check):
     """Every Dockerfile passes hadolint with no finding, info level included."""
 
@@ -198,12 +223,15 @@ class PreCommit(Check):
         return CheckResult(self.id, self.name, "pass", seconds)
 
 
-# Fast static checks first, so a broken file fails in seconds rather than after the test suite.
+# Fast static checks first, so a broken file fails in seconds rather than after the test suite;
+# the lock before the nox sessions, which install from it.
 ALL_CHECKS: tuple[Check, ...] = (
     Actionlint(),
     WorkflowSchema(),
+    DependabotSchema(),
     Hadolint(),
     PreCommit(),
+    Lock(),
     Lint(),
     Typecheck(),
     Tests(),

@@ -21,6 +21,7 @@ from .paths import TEMPLATES_DIR, project_types
 SHARED_STUBS: dict[str, str] = {
     "noxfile.py.jinja": "noxfile.py.jinja",
     ".github/workflows/template-update.yml.jinja": "github/workflows/template-update.yml.jinja",
+    ".github/dependabot.yml.jinja": "github/dependabot.yml",
     ".pre-commit-config.yaml.jinja": "pre-commit-config.yaml.jinja",
     ".dockerignore.jinja": "dockerignore.jinja",
     ".gitignore.jinja": "gitignore.jinja",
