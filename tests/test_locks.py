@@ -100,7 +100,7 @@ def test_the_bootstrap_installs_the_locked_uv_and_nox() -> None:
     from ml_milestones.paths import TEMPLATE_ROOT
 
     lock = tomllib.loads((TEMPLATE_ROOT / "uv.lock").read_text())
-    locked = {p["name"]: p["version"] for p in lock["package"]}
+    locked = {p["name"]: p.get("version") for p in lock["package"]}
     dev_py = (TEMPLATE_ROOT / "dev.py").read_text()
     pins = dict(re.findall(r'"(uv|nox)==([^"]+)"', dev_py))
     assert pins == {"uv": locked["uv"], "nox": locked["nox"]}
