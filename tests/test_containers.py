@@ -11,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from ml_milestones import compose_stack, probes, smoke, stand_ins
+from ml_milestones.cli import app
 from ml_milestones.paths import TEMPLATES_DIR
 from ml_milestones.podman import ContainerError, unavailable_reason
 
@@ -75,3 +77,9 @@ def test_every_type_with_a_compose_file_has_a_stack_probe() -> None:
     with_compose = [t for t in TYPES if any((TEMPLATES_DIR / t).glob("compose.yaml*"))]
     missing = [t for t in with_compose if t not in compose_stack.STACK_PROBES]
     assert not missing, f"add a probe to compose_stack.STACK_PROBES for: {', '.join(missing)}"
+
+
+def test_the_command_refuses_an_unknown_type_before_touching_podman() -> None:
+    result = CliRunner().invoke(app, ["containers", "no-such-type"])
+    assert result.exit_code == 2, result.output
+    assert "unknown project type no-such-type; choose from:" in result.output
