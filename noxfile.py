@@ -95,4 +95,4 @@ def bench(session: nox.Session) -> None:
 def containers(session: nox.Session) -> None:
     """Build, run and probe each project type's image with podman (as root; skips otherwise)."""
     install(session)
-    session.run("python", "-m", "ml_milestones.containers", *session.posargs)
+    session.run("ml-milestones", "containers", *session.posargs)

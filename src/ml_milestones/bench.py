@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from statistics import median
 
 import yaml
 
+from . import process
 from .git_repos import NEXT_TAG, git, make_template_repo, release, render_project, update
 from .paths import TEMPLATE_ROOT, project_types
 from .render import render
@@ -50,9 +50,7 @@ def median_of(repeats: int, action: Callable[[], object]) -> float:
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    completed = subprocess.run(
-        command, cwd=cwd, env=env or clean_env(), capture_output=True, text=True, check=False
-    )
+    completed = process.run(command, cwd=cwd, env=env or clean_env(), output="separate")
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed in {cwd}:\n{completed.stdout[-3000:]}")
 

@@ -8,7 +8,6 @@ checking never writes into the user's folder.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,7 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from . import process
 from .git_repos import working_tree_files
+from .process import tail
 from .tools import run, which
 
 # Left behind by earlier runs; never part of what CI would see in a fresh clone.
@@ -33,7 +34,6 @@ _LOCAL_STATE = (
     "mlruns",
     "mlflow.db",
 )
-_OUTPUT_TAIL_LINES = 60
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class Check:
                     self.name,
                     "fail",
                     time.perf_counter() - start,
-                    _tail("".join(outputs))
+                    tail("".join(outputs))
                     + f"\n(`{' '.join(command)}` exited {completed.returncode})",
                 )
         return self.verify(project, time.perf_counter() - start)
@@ -254,10 +254,6 @@ def select(only: list[str] | None = None, skip: list[str] | None = None) -> list
     return [check for check in ALL_CHECKS if chosen(check)]
 
 
-def _tail(text: str) -> str:
-    return "\n".join(text.rstrip().splitlines()[-_OUTPUT_TAIL_LINES:])
-
-
 def _project_files(project: Path) -> list[str]:
     """The files a fresh clone would hold: git's view when it is a repository, else the tree."""
     if (project / ".git").exists():
@@ -289,7 +285,7 @@ def workspace(project: Path) -> Iterator[Path]:
             ["add", "--all"],
             ["commit", "--quiet", "--no-verify", "-m", "check"],
         ):
-            subprocess.run([*git, *command], cwd=copy, check=True, capture_output=True)
+            process.run([*git, *command], cwd=copy, check=True)
         yield copy
 
 

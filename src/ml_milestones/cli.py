@@ -1,20 +1,26 @@
-"""The `ml-milestones` command: render variants and check generated projects."""
+"""The `ml-milestones` command: render variants, check generated projects, smoke-test images."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from copier.errors import DirtyLocalWarning
 from rich.console import Console
 from rich.table import Table
 
 from . import locks
 from .checks import ALL_CHECKS, CheckResult, run_checks, select
 from .paths import project_types
+from .podman import ContainerError, cache_dir, unavailable_reason
 from .render import render
+from .smoke import WORKDIR, container_variant, containerized_types, smoke_test
+from .stand_ins import STAND_IN_PYTHON
 from .update import update_command
 from .variants import VARIANTS, get_variant
 
@@ -172,3 +178,69 @@ def update(
     listed with how to resolve them, and the command exits 1. Exits 0 on a clean update.
     """
     raise typer.Exit(update_command(path, vcs_ref=vcs_ref, data=data, check=check, console=console))
+
+
+@app.command()
+def containers(
+    types: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="TYPES",
+            help="Project types to test, of: "
+            f"{', '.join(containerized_types())} (default: all of them).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Build, run and probe each project type's container image with podman, as root.
+
+    Where the project ships a compose.yaml, the whole stack comes up and is probed too.
+
+    Projects render into build/containers/<type>/, with their build logs beside them.
+
+    Exits 0, saying why, where podman cannot run here; 1 when a type fails; 2 on an unknown type.
+    """
+    known = containerized_types()
+    unknown = [t for t in types or [] if t not in known]
+    if unknown:
+        console.print(
+            f"[red]error:[/red] unknown project type {', '.join(unknown)}; choose from: "
+            f"{', '.join(known)}",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    # Rendering the working tree, uncommitted changes included, is the point here.
+    warnings.filterwarnings("ignore", category=DirtyLocalWarning)
+    # Progress lines carry the time, as a build can take minutes; not this file's line number.
+    progress = Console(log_path=False)
+
+    def log(message: str) -> None:
+        progress.log(message, markup=False, highlight=False)
+
+    reason = unavailable_reason()
+    if reason is not None:
+        console.print(f"[yellow]skipped:[/yellow] {reason}", highlight=False)
+        raise typer.Exit(0)
+    log(f"podman configuration and image store: {cache_dir()}")
+    failed = False
+    for project_type in types or known:
+        console.rule(project_type)
+        if container_variant(project_type) is None:
+            console.print(
+                f"[yellow]skipped:[/yellow] no {project_type} variant uses Python "
+                f"{STAND_IN_PYTHON}, the only version a local stand-in base image provides",
+                highlight=False,
+            )
+            continue
+        workdir = WORKDIR / project_type
+        shutil.rmtree(workdir, ignore_errors=True)
+        workdir.mkdir(parents=True)
+        try:
+            result = smoke_test(project_type, workdir, log=log)
+        except ContainerError as error:
+            console.print("[red]failed:[/red]", end=" ")
+            console.print(str(error), markup=False, highlight=False)
+            failed = True
+        else:
+            console.print(f"[green]ok[/green] {result.summary()}", highlight=False)
+    raise typer.Exit(1 if failed else 0)

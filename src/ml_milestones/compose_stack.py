@@ -1,6 +1,6 @@
 """Compose test: a generated project's compose.yaml up under podman-compose, probed, then removed.
 
-Called by the container smoke test (ml_milestones.containers) once a project's image has passed
+Called by the container smoke test (ml_milestones.smoke) once a project's image has passed
 its own probe; it reuses that image, the same podman configuration and the same stand-in base
 images (the MLflow and Prometheus images included). What it proves: the compose file parses,
 every service starts (every profile on), each one's health check passes, the containers reach
@@ -28,20 +28,11 @@ from typing import Any
 
 import yaml
 
-from .containers import (
-    HEALTH_TIMEOUT_S,
-    INSTALL_HINT,
-    RUN_TIMEOUT_S,
-    ContainerError,
-    Log,
-    Podman,
-    ensure_base_image,
-    free_port,
-    http_json,
-    probe_api,
-    run_command,
-    tail,
-)
+from . import process
+from .podman import INSTALL_HINT, ContainerError, Log, Podman
+from .probes import HEALTH_TIMEOUT_S, RUN_TIMEOUT_S, free_port, http_json, probe_api
+from .process import tail
+from .stand_ins import ensure_base_image
 
 COMPOSE_FILE = "compose.yaml"
 UP_TIMEOUT_S = 300
@@ -106,7 +97,14 @@ class Stack:
         for profile in self.profiles:
             command += ["--profile", profile]
         command += args
-        return run_command(command, self.env, timeout=timeout, cwd=self.project).stdout
+        return process.run(
+            command,
+            cwd=self.project,
+            env=self.env,
+            timeout=timeout,
+            check=True,
+            error=ContainerError,
+        ).stdout
 
     def container(self, service: str) -> str:
         """The container podman-compose started for `service`, found by its compose labels."""

@@ -6,13 +6,13 @@ Used by the update tests (tests/update_harness.py), the benchmarks and `ml-miles
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import copier
 
+from . import process
 from .paths import TEMPLATE_ROOT
 from .render import render
 from .variants import Variant
@@ -24,9 +24,7 @@ _IDENTITY = ["-c", "user.name=ml-milestones", "-c", "user.email=ml-milestones@ex
 
 def git(path: Path, *args: str) -> str:
     """Run git in `path` with a fixed identity and no hooks; return stdout, raise on failure."""
-    completed = subprocess.run(
-        ["git", *_IDENTITY, *args], cwd=path, capture_output=True, text=True, check=False
-    )
+    completed = process.run(["git", *_IDENTITY, *args], cwd=path, output="separate")
     if completed.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)} failed in {path}:\n{completed.stderr}")
     return completed.stdout
@@ -66,11 +64,10 @@ def build_file_tree(root: Path, spec: Mapping[str, str | bytes | None]) -> None:
 
 def working_tree_files(repo: Path) -> list[str]:
     """What `git add --all` would commit in `repo`: tracked and unignored untracked files."""
-    listed = subprocess.run(
+    listed = process.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=repo,
-        capture_output=True,
-        text=True,
+        output="separate",
         check=True,
     ).stdout
     return sorted(name for name in set(listed.split("\0")) if name and (repo / name).is_file())
@@ -88,11 +85,7 @@ def make_template_repo(destination: Path, source: Path = TEMPLATE_ROOT) -> Path:
 
 def clone_template_repo(base: Path, destination: Path) -> Path:
     """A private copy of a template repository, tags included, that a test may edit and tag."""
-    subprocess.run(
-        ["git", "clone", "--quiet", str(base), str(destination)],
-        check=True,
-        capture_output=True,
-    )
+    process.run(["git", "clone", "--quiet", str(base), str(destination)], check=True)
     return destination
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
+
+from . import process
 
 # Variables that would leak the caller's environment into the checked project's own sessions.
 _LEAKY_VARIABLES = (
@@ -41,17 +42,6 @@ def which(tool: str) -> str:
     return found
 
 
-def run(
-    command: list[str], cwd: Path, *, timeout: float = 1800
-) -> subprocess.CompletedProcess[str]:
-    """Run `command` in `cwd`, capturing stdout and stderr together."""
-    return subprocess.run(
-        command,
-        cwd=cwd,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+def run(command: list[str], cwd: Path, *, timeout: float = 1800) -> process.Completed:
+    """Run `command` in `cwd` with the clean environment, capturing stdout and stderr together."""
+    return process.run(command, cwd=cwd, env=clean_env(), timeout=timeout)

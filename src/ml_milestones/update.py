@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Confirm
 
+from . import process
 from .tools import which
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -39,8 +39,8 @@ class UpdateResult:
     ignored_data: list[str] = field(default_factory=list)
 
 
-def _git(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=False)
+def _git(project: Path, *args: str) -> process.Completed:
+    return process.run(["git", *args], cwd=project, output="separate")
 
 
 def _status(project: Path) -> list[tuple[str, str]]:
@@ -161,7 +161,8 @@ def update(
 
 
 def _run_check(project: Path) -> int:
-    return subprocess.run([which("ml-milestones"), "check", str(project)], check=False).returncode
+    command = [which("ml-milestones"), "check", str(project)]
+    return process.run(command, output="terminal").returncode
 
 
 def _print_conflicts(console: Console, conflicts: list[str]) -> None:

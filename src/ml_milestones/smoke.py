@@ -1,0 +1,138 @@
+"""The container smoke test: render a project type, build its image, probe it, remove it.
+
+Used by tests/test_containers.py and `ml-milestones containers` (`nox -s containers`). Base
+images come from stand_ins.py, the probe from probes.py; projects that ship a compose.yaml are
+then brought up whole by compose_stack.py. Project images and containers are never kept.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import compose_stack
+from .copier_config import questions
+from .paths import TEMPLATE_ROOT, TEMPLATES_DIR, project_types
+from .podman import BUILD_TIMEOUT_S, ContainerError, Log, Podman
+from .probes import Running, probe_for
+from .process import tail
+from .render import render
+from .stand_ins import STAND_IN_PYTHON, base_images, ensure_base_image
+from .variants import VARIANTS, Variant
+
+# Where `ml-milestones containers` renders projects and leaves their build logs.
+WORKDIR = TEMPLATE_ROOT / "build" / "containers"
+
+
+def containerized_types() -> list[str]:
+    """Project types whose template ships a Dockerfile."""
+    return [t for t in project_types() if any((TEMPLATES_DIR / t).glob("*Dockerfile*"))]
+
+
+def _python_version(variant: Variant) -> str:
+    return str(variant.answers.get("python_version", questions()["python_version"]["default"]))
+
+
+def container_variant(project_type: str) -> Variant | None:
+    """The first variant of `project_type` on Python 3.11, the version a stand-in can provide."""
+    return next(
+        (
+            v
+            for v in VARIANTS
+            if v.project_type == project_type and _python_version(v) == STAND_IN_PYTHON
+        ),
+        None,
+    )
+
+
+@dataclass
+class SmokeResult:
+    """What one image's smoke test did and how long it took."""
+
+    variant: str
+    base_images: dict[str, str] = field(default_factory=dict)
+    build_seconds: float = 0.0
+    probe_seconds: float = 0.0
+    compose_seconds: float | None = None
+    image_bytes: int = 0
+
+    def summary(self) -> str:
+        bases = ", ".join(f"{name}: {how}" for name, how in self.base_images.items())
+        stack = "" if self.compose_seconds is None else f", compose {self.compose_seconds:.0f} s"
+        return (
+            f"{self.variant}: build {self.build_seconds:.0f} s, probe {self.probe_seconds:.0f} s"
+            f"{stack}, image {self.image_bytes / 1e6:.0f} MB; base images: {bases}"
+        )
+
+
+def build_image(podman: Podman, project: Path, tag: str) -> None:
+    """`podman build` with host networking, so the build's uv reaches the package index.
+
+    The Docker image format keeps HEALTHCHECK, which the default OCI format drops.
+    """
+    log_file = project.parent / f"{project.name}-build.log"
+    completed = podman.run(
+        "build",
+        "--format",
+        "docker",
+        "--network",
+        "host",
+        "--pull=never",
+        "--layers=false",
+        "--force-rm",
+        "--tag",
+        tag,
+        str(project),
+        timeout=BUILD_TIMEOUT_S,
+        check=False,
+    )
+    log_file.write_text(completed.stdout)
+    if completed.returncode != 0:
+        raise ContainerError(
+            f"building {project / 'Dockerfile'} failed (exit {completed.returncode}; whole log "
+            f"in {log_file}):\n{tail(completed.stdout)}"
+        )
+
+
+def smoke_test(project_type: str, workdir: Path, log: Log = print) -> SmokeResult:
+    """Render `project_type`, build its image, run its probe; always remove what was created."""
+    probe = probe_for(project_type)
+    variant = container_variant(project_type)
+    if variant is None:
+        raise ContainerError(
+            f"no {project_type} variant uses Python {STAND_IN_PYTHON}, the only version a local "
+            "stand-in base image can provide"
+        )
+    result = SmokeResult(variant.id)
+    podman = Podman()
+    project = render(variant, workdir / variant.id)
+    dockerfile = project / "Dockerfile"
+    if not dockerfile.is_file():
+        raise ContainerError(f"{variant.id} rendered no Dockerfile into {project}")
+    for image in base_images(dockerfile):
+        result.base_images[image] = ensure_base_image(podman, image, log)
+        log(f"{image}: {result.base_images[image]}")
+    suffix = uuid.uuid4().hex[:8]
+    tag = f"localhost/ml-milestones-smoke/{project_type}:{suffix}"
+    container = f"ml-milestones-smoke-{project_type}-{suffix}"
+    try:
+        log(f"building {tag} from {variant.id}...")
+        start = time.perf_counter()
+        build_image(podman, project, tag)
+        result.build_seconds = time.perf_counter() - start
+        size = podman.run("image", "inspect", "--format", "{{.Size}}", tag).stdout.strip()
+        result.image_bytes = int(size)
+        log(f"built in {result.build_seconds:.0f} s, {result.image_bytes / 1e6:.0f} MB")
+        start = time.perf_counter()
+        probe(Running(podman, tag, container, log))
+        result.probe_seconds = time.perf_counter() - start
+        if compose_stack.has_stack(project):
+            start = time.perf_counter()
+            compose_stack.run_stack(project_type, project, tag, podman, log)
+            result.compose_seconds = time.perf_counter() - start
+    finally:
+        podman.run("rm", "--force", "--ignore", container, check=False)
+        podman.run("rmi", "--force", tag, check=False)
+    return result
