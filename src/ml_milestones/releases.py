@@ -138,7 +138,7 @@ def tags(repo: Path = TEMPLATE_ROOT) -> dict[Version, str]:
     return found
 
 
-def tag_releases(repo: Path, rev: str = "HEAD") -> list[str]:
+def tag_releases(repo: Path = TEMPLATE_ROOT, rev: str = "HEAD") -> list[str]:
     """Tag each release in the history of `rev` that has no tag yet; return the new tags.
 
     A tag that exists on another commit than the history says is an error, not overwritten.
