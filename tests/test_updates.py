@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import subprocess
 import tomllib
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ from ml_milestones.checks import ALL_CHECKS, run_checks, select
 from ml_milestones.git_repos import (
     NEXT_TAG,
     clone_template_repo,
+    clone_with_working_tree,
+    git,
     git_save,
     git_status,
     make_template_repo,
@@ -39,7 +41,16 @@ from ml_milestones.git_repos import (
     render_project,
     update,
 )
-from ml_milestones.paths import TEMPLATE_ROOT, project_types
+from ml_milestones.paths import project_types
+from ml_milestones.releases import (
+    Release,
+    ReleaseHistoryError,
+    is_shallow,
+    releases,
+    tag_releases,
+    tree,
+)
+from ml_milestones.releases import last_release as last_release_of
 from ml_milestones.shared_stubs import SHARED_STUBS
 from ml_milestones.update import conflicted_files, update_command
 
@@ -403,43 +414,283 @@ def test_the_loss_check_detects_a_destructive_update(template: Path, project: Pa
 # --- from the last release of this repository to the working tree ---------------------------
 
 
-def last_release_tag() -> str | None:
-    completed = subprocess.run(
-        ["git", "describe", "--tags", "--abbrev=0"],
-        cwd=TEMPLATE_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+@dataclass(frozen=True)
+class UserEdit:
+    """What the user did to one generated file: a block appended, and maybe one line changed.
+
+    The changed line is a setting's default: the user rewrites the start of the line that starts
+    with `changed[0]` to `changed[1]` and leaves the rest (the constraints) as it is. `apply` is
+    idempotent, so it is both the user's edit and how the test resolves a conflict the way a
+    person would: take the template's side, then make the same edit on it again.
+    """
+
+    path: str  # relative to the project; {package} is the package name
+    appended: str
+    changed: tuple[str, str] | None = None  # (the line's start as generated, as the user has it)
+
+    def relpath(self, project: Path) -> str:
+        return self.path.format(package=answers(project)["package_name"])
+
+    def appended_lines(self) -> list[str]:
+        return [line for line in self.appended.splitlines() if line.strip()]
+
+    def changed_line(self, text: str) -> str | None:
+        """The line of `text` that holds the user's change, if it is there."""
+        if self.changed is None:
+            return None
+        return next((line for line in text.splitlines() if line.startswith(self.changed[1])), None)
+
+    def written(self, project: Path) -> list[str]:
+        """The lines the user wrote, as they are in the project now: no update may drop them."""
+        text = (project / self.relpath(project)).read_text()
+        changed = self.changed_line(text)
+        return self.appended_lines() + ([changed] if changed else [])
+
+    def is_applied(self, project: Path) -> bool:
+        text = (project / self.relpath(project)).read_text()
+        present = set(text.splitlines())
+        return set(self.appended_lines()) <= present and (
+            self.changed is None or self.changed_line(text) is not None
+        )
+
+    def apply(self, project: Path) -> None:
+        path = project / self.relpath(project)
+        lines = path.read_text().splitlines(keepends=True)
+        if self.changed and self.changed_line("".join(lines)) is None:
+            old, new = self.changed
+            index = next((i for i, line in enumerate(lines) if line.startswith(old)), None)
+            if index is None:
+                raise AssertionError(
+                    f"{path} has no line starting {old!r} for the user's change: if the template "
+                    "moved or renamed that setting on purpose, point USER_EDITS at its new text "
+                    "(a person resolving the conflict carries the edit over likewise)"
+                )
+            lines[index] = new + lines[index].removeprefix(old)
+        text = "".join(lines)
+        if not set(self.appended_lines()) <= set(text.splitlines()):
+            text = text.rstrip("\n") + "\n" + self.appended
+        path.write_text(text)
+
+
+def _user_function(name: str) -> str:
+    # Two blank lines before it, as ruff format wants; only builtins, so any restructure of the
+    # module around it leaves it valid.
+    return (
+        f"\n\ndef {name}() -> str:\n"
+        f'    """Written by the user after generation; no update may drop it."""\n'
+        f'    return "{name}"\n'
     )
-    # git describe fails in a repository without tags.
-    if completed.returncode != 0:
-        return None
-    return completed.stdout.strip() or None
 
 
-@pytest.fixture
-def last_release() -> Iterator[str]:
-    tag = last_release_tag()
-    if tag is None:
-        pytest.skip(f"{TEMPLATE_ROOT} has no release tag yet: nothing to update from")
-    yield tag
+# The files issue 8 restructures. Appending survives any restructure of the text above it; the
+# one changed line (a setting's default) conflicts if the template changes that line or its
+# neighbours, which is the only kind of conflict allowed.
+USER_EDITS = [
+    UserEdit(
+        "src/{package}/config.py",
+        _user_function("user_settings_note"),
+        changed=(
+            "    min_rows: int = Field(default=100,",
+            "    min_rows: int = Field(default=150,",
+        ),
+    ),
+    UserEdit("src/{package}/cli.py", _user_function("user_cli_note")),
+    UserEdit("src/{package}/paths.py", _user_function("user_exports_dir")),
+    UserEdit(
+        "tests/conftest.py",
+        "\n\n@pytest.fixture\n"
+        "def user_fixture() -> str:\n"
+        '    """Written by the user after generation; no update may drop it."""\n'
+        '    return "user_fixture"\n',
+    ),
+]
+
+
+def conflict_blocks(path: Path) -> list[tuple[list[str], list[str]]]:
+    """Each inline conflict of `path` as (the project's side, the template's side)."""
+    blocks: list[tuple[list[str], list[str]]] = []
+    side: list[str] | None = None
+    ours: list[str] = []
+    for line in path.read_text().splitlines():
+        if line.startswith("<<<<<<< "):
+            ours, side = [], []
+            blocks.append((ours, side))
+            side = ours
+        elif line.startswith("||||||| ") and side is not None:
+            side = []  # the merge base (diff3 style): neither side
+        elif line.startswith("=======") and side is not None:
+            side = blocks[-1][1]
+        elif line.startswith(">>>>>>> "):
+            side = None
+        elif side is not None:
+            side.append(line)
+    return blocks
+
+
+def take_template_side(path: Path) -> None:
+    """Resolve every inline conflict of `path` with the template's side."""
+    kept, side = [], "both"
+    for line in path.read_text().splitlines(keepends=True):
+        if line.startswith("<<<<<<< "):
+            side = "project"
+        elif line.startswith("||||||| ") and side != "both":
+            side = "base"
+        elif line.startswith("=======") and side != "both":
+            side = "template"
+        elif line.startswith(">>>>>>> "):
+            side = "both"
+        elif side in ("both", "template"):
+            kept.append(line)
+    path.write_text("".join(kept))
+
+
+def edit_as_the_user(project: Path) -> dict[str, list[str]]:
+    """Make USER_EDITS in `project` and commit them; return the lines written, per file."""
+    for edit in USER_EDITS:
+        edit.apply(project)
+        assert edit.is_applied(project)
+    git_save(project, "The user's edits")
+    return {edit.relpath(project): edit.written(project) for edit in USER_EDITS}
+
+
+def check_and_resolve_conflicts(project: Path, written: dict[str, list[str]]) -> list[str]:
+    """After an update: nothing the user wrote is lost, and conflicts are only where they wrote.
+
+    Every conflict must hold some of the user's lines on the project's side. Each conflicted file
+    is then resolved as a person would (the template's side, the user's edit made again on it)
+    and staged; every edit is then in place (the changed setting keeps the user's default, on
+    whatever the template made of the rest of its line). Returns the files that had conflicts.
+    """
+    assert_nothing_lost(project, written)
+    conflicted = conflicted_files(project)
+    assert set(conflicted) <= set(written), (
+        f"conflicts in files the user never edited: {conflicted}"
+    )
+    for relpath in conflicted:
+        blocks = conflict_blocks(project / relpath)
+        assert blocks, f"{relpath} is unmerged but holds no inline conflict"
+        for ours, theirs in blocks:
+            assert set(ours) & set(written[relpath]), (
+                f"{relpath}: a conflict where the user changed nothing:\n"
+                + "\n".join(["project's side:", *ours, "template's side:", *theirs])
+            )
+        take_template_side(project / relpath)
+        next(edit for edit in USER_EDITS if edit.relpath(project) == relpath).apply(project)
+        assert marker_lines(project / relpath) == []
+    if conflicted:
+        git(project, "add", "--", *conflicted)
+    assert conflicted_files(project) == []
+    assert [edit.relpath(project) for edit in USER_EDITS if not edit.is_applied(project)] == []
+    return conflicted
+
+
+def test_user_edits_survive_a_restructure_with_conflicts(template: Path, project: Path) -> None:
+    """The checks of scenario 10, made to bite: the template changes what the user changed.
+
+    The template changes the user's setting line and appends to paths.py as the user did (two
+    conflicts, both over the user's lines), and puts a line at the top of cli.py (merges).
+    """
+    written = edit_as_the_user(project)
+    source = f"templates/{answers(project)['project_type']}/src/{{{{ package_name }}}}"
+    generated = "    min_rows: int = Field(default=100, ge=20)"
+    assert USER_EDITS[0].changed and generated.startswith(USER_EDITS[0].changed[0])
+    replace_line(template / source / "config.py.jinja", generated, generated.replace("20", "30"))
+    append(template / source / "paths.py", '\n\nSCRATCH_DIR = Path("scratch")')
+    top = first_line(template / source / "cli.py")
+    replace_line(template / source / "cli.py", top, f"{TEMPLATE_LINE}\n{top}")
+    git_save(template, "Release", tag=NEXT_TAG)
+
+    update(project)
+
+    conflicted = check_and_resolve_conflicts(project, written)
+    package = f"src/{answers(project)['package_name']}"
+    assert conflicted == [f"{package}/config.py", f"{package}/paths.py"]
+    assert (project / package / "cli.py").read_text().startswith(TEMPLATE_LINE)
+    assert 'SCRATCH_DIR = Path("scratch")' in (project / package / "paths.py").read_text()
+    config = (project / package / "config.py").read_text().splitlines()
+    assert "    min_rows: int = Field(default=150, ge=30)" in config
+    results = run_checks(project, select(["lint"]))
+    assert not [r.detail for r in results if r.failed]
+
+
+def test_conflict_blocks_are_read_and_resolved_to_the_template_side(tmp_path: Path) -> None:
+    path = tmp_path / "module.py"
+    path.write_text(
+        "a = 1\n<<<<<<< before updating\nb = 2  # user\n=======\nb = 3\n>>>>>>> after updating\n"
+        "c = 4\n<<<<<<< before updating\nd = 5\n||||||| last update\nd = 0\n=======\n"
+        ">>>>>>> after updating\n"
+    )
+
+    assert conflict_blocks(path) == [(["b = 2  # user"], ["b = 3"]), (["d = 5"], [])]
+    take_template_side(path)
+    assert path.read_text() == "a = 1\nb = 3\nc = 4\n"
+
+
+@pytest.fixture(scope="session")
+def release_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clone of this repository: its releases tagged from history, HEAD the working tree.
+
+    Fresh clones have no tags, so each release is found as the commit that added its CHANGELOG
+    entry (ml_milestones.releases) and tagged `vX.Y.Z` in the clone, as it is where tags are
+    pushed. Rendering from that tag records `_commit: vX.Y.Z`, just as in a user's project.
+    """
+    repo = clone_with_working_tree(tmp_path_factory.mktemp("release-repo") / "template")
+    try:
+        tag_releases(repo)
+    except ReleaseHistoryError as error:
+        if is_shallow(repo):
+            pytest.skip(str(error))
+        raise
+    return repo
+
+
+@pytest.fixture(scope="session")
+def last_release(release_repo: Path) -> Release:
+    release = last_release_of(release_repo)
+    if release is None:
+        pytest.skip("no release is older than the tree under test: nothing to update from")
+    return release
+
+
+def test_the_last_release_is_older_than_the_tree_under_test(
+    release_repo: Path, last_release: Release
+) -> None:
+    """The update goes from a release in the history to different files, never to itself."""
+    head = git(release_repo, "rev-parse", "HEAD").strip()
+    git(release_repo, "merge-base", "--is-ancestor", last_release.commit, head)
+    assert tree(release_repo, last_release.commit) != tree(release_repo, head)
+    assert git(release_repo, "rev-list", "-n", "1", last_release.tag).strip() == (
+        last_release.commit
+    )
+    newer = [r for r in releases(release_repo) if r.version > last_release.version]
+    assert all(tree(release_repo, r.commit) == tree(release_repo, head) for r in newer)
 
 
 @pytest.mark.full
 @pytest.mark.parametrize("project_type", project_types())
 def test_update_from_the_last_release_passes_ci(
-    project_type: str, last_release: str, tmp_path: Path
+    project_type: str, release_repo: Path, last_release: Release, tmp_path: Path
 ) -> None:
-    """Scenario 10: a project made from the last tag, updated to the working tree, stays green."""
+    """Scenario 10: a project made from the last release, edited, updated to the working tree.
+
+    The user edits the files issue 8 restructures (USER_EDITS) and commits. After the update,
+    every line the user wrote is still there, and every conflict holds some of the user's lines
+    on the project's side: a conflict only where the user changed the text the template changed.
+    Then the conflicts are resolved as a person would (the template's side, the user's edits made
+    again on it), and the project must pass its whole CI.
+    """
     variant = first_variant(project_type)
-    type_folder = f"{last_release}:templates/{variant.project_type}"
-    if subprocess.run(["git", "cat-file", "-e", type_folder], cwd=TEMPLATE_ROOT).returncode:
-        pytest.skip(f"{variant.project_type} did not exist at {last_release}")
-    project = render_project(TEMPLATE_ROOT, variant, tmp_path / variant.id, vcs_ref=last_release)
+    type_folder = f"{last_release.tag}:templates/{variant.project_type}"
+    if subprocess.run(["git", "cat-file", "-e", type_folder], cwd=release_repo).returncode:
+        pytest.skip(f"{variant.project_type} did not exist at {last_release.tag}")
+    project = render_project(release_repo, variant, tmp_path / variant.id, last_release.tag)
+    assert answers(project)["_commit"] == last_release.tag
+    written = edit_as_the_user(project)
 
     update(project, vcs_ref="HEAD")
 
-    assert conflicted_files(project) == []
+    assert answers(project)["_commit"] != last_release.tag
+    check_and_resolve_conflicts(project, written)
     results = run_checks(project, list(ALL_CHECKS))
     failures = [f"{r.id} {r.name}:\n{r.detail}" for r in results if r.failed]
     assert not failures, "\n\n".join(failures)

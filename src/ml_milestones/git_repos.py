@@ -73,11 +73,16 @@ def working_tree_files(repo: Path) -> list[str]:
     return sorted(name for name in set(listed.split("\0")) if name and (repo / name).is_file())
 
 
-def make_template_repo(destination: Path, source: Path = TEMPLATE_ROOT) -> Path:
-    """A git repository of the template as `source`'s working tree holds it now, tagged v1.0.0."""
+def copy_working_tree(source: Path, destination: Path) -> None:
+    """Copy every file of `source`'s working tree (see working_tree_files) into `destination`."""
     for relpath in working_tree_files(source):
         (destination / relpath).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / relpath, destination / relpath)
+
+
+def make_template_repo(destination: Path, source: Path = TEMPLATE_ROOT) -> Path:
+    """A git repository of the template as `source`'s working tree holds it now, tagged v1.0.0."""
+    copy_working_tree(source, destination)
     git_init(destination, "Template as in the working tree")
     git(destination, "tag", FIRST_TAG)
     return destination
@@ -86,6 +91,32 @@ def make_template_repo(destination: Path, source: Path = TEMPLATE_ROOT) -> Path:
 def clone_template_repo(base: Path, destination: Path) -> Path:
     """A private copy of a template repository, tags included, that a test may edit and tag."""
     process.run(["git", "clone", "--quiet", str(base), str(destination)], check=True)
+    return destination
+
+
+def clone_with_working_tree(destination: Path, source: Path = TEMPLATE_ROOT) -> Path:
+    """A full clone of `source` whose HEAD adds one commit to it: its working tree as it is now.
+
+    Uncommitted changes and unignored new files are in that commit (it is empty for a clean
+    tree), so the releases in the history and the tree under test are commits of one repository,
+    where a test may add tags without touching `source`. The branch checked out is `under-test`.
+    """
+    subprocess.run(
+        ["git", "clone", "--quiet", "--no-local", str(source), str(destination)],
+        check=True,
+        capture_output=True,
+    )
+    git(
+        destination,
+        "checkout",
+        "--quiet",
+        "-B",
+        "under-test",
+        git(source, "rev-parse", "HEAD").strip(),
+    )
+    git(destination, "rm", "-r", "--quiet", "--", ".")
+    copy_working_tree(source, destination)
+    git_save(destination, "Working tree under test")
     return destination
 
 
