@@ -101,10 +101,8 @@ def clone_with_working_tree(destination: Path, source: Path = TEMPLATE_ROOT) -> 
     tree), so the releases in the history and the tree under test are commits of one repository,
     where a test may add tags without touching `source`. The branch checked out is `under-test`.
     """
-    subprocess.run(
-        ["git", "clone", "--quiet", "--no-local", str(source), str(destination)],
-        check=True,
-        capture_output=True,
+    process.run(
+        ["git", "clone", "--quiet", "--no-local", str(source), str(destination)], check=True
     )
     git(
         destination,

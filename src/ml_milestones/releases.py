@@ -14,12 +14,12 @@ leaves it in the file added it). Fixing an entry's date or text later does not m
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from . import process
 from .paths import TEMPLATE_ROOT
 
 CHANGELOG = "CHANGELOG.md"
@@ -45,9 +45,7 @@ class Release:
 
 
 def _git(repo: Path, *args: str) -> str:
-    completed = subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, check=False
-    )
+    completed = process.run(["git", *args], cwd=repo, output="separate")
     if completed.returncode != 0:
         raise ReleaseHistoryError(f"git {' '.join(args)} failed in {repo}:\n{completed.stderr}")
     return completed.stdout
@@ -68,9 +66,7 @@ def changelog_versions(text: str) -> list[Version]:
 
 def file_at(repo: Path, rev: str, relpath: str) -> str | None:
     """The text of `relpath` at commit `rev`, or None when the commit has no such file."""
-    completed = subprocess.run(
-        ["git", "show", f"{rev}:{relpath}"], cwd=repo, capture_output=True, text=True, check=False
-    )
+    completed = process.run(["git", "show", f"{rev}:{relpath}"], cwd=repo, output="separate")
     return completed.stdout if completed.returncode == 0 else None
 
 

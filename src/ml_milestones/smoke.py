@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import compose_stack
+from . import compose_stack, process
 from .copier_config import questions
 from .paths import TEMPLATE_ROOT, TEMPLATES_DIR, project_types
 from .podman import BUILD_TIMEOUT_S, ContainerError, Log, Podman
@@ -20,6 +20,7 @@ from .probes import Running, probe_for
 from .process import tail
 from .render import render
 from .stand_ins import STAND_IN_PYTHON, base_images, ensure_base_image
+from .tools import clean_env, which
 from .variants import VARIANTS, Variant
 
 # Where `ml-milestones containers` renders projects and leaves their build logs.
@@ -108,6 +109,16 @@ def smoke_test(project_type: str, workdir: Path, log: Log = print) -> SmokeResul
     result = SmokeResult(variant.id)
     podman = Podman()
     project = render(variant, workdir / variant.id)
+    # The Dockerfile installs from uv.lock, which a fresh project gets from its first `uv lock`
+    # (or first `uvx nox`): lock as a user would before `docker build`.
+    process.run(
+        [which("uv"), "lock"],
+        cwd=project,
+        env=clean_env(),
+        timeout=600,
+        check=True,
+        error=ContainerError,
+    )
     dockerfile = project / "Dockerfile"
     if not dockerfile.is_file():
         raise ContainerError(f"{variant.id} rendered no Dockerfile into {project}")
