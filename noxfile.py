@@ -50,7 +50,9 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole suite: questions, render contract, and every full variant's generated CI."""
     install(session)
-    session.run("pytest", *session.posargs)
+    # loadgroup: tests marked with one xdist_group (the podman image builds) share a worker.
+    parallel = ["--numprocesses=2", "--dist=loadgroup"]
+    session.run("pytest", *parallel, "--durations=15", *session.posargs)
 
 
 @nox.session

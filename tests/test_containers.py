@@ -44,6 +44,8 @@ def test_base_images_are_read_from_the_dockerfile(tmp_path: Path) -> None:
 
 @pytest.mark.full
 @pytest.mark.container
+# One image build at a time under pytest-xdist: they share podman's store and the stand-ins.
+@pytest.mark.xdist_group("podman")
 @pytest.mark.parametrize("project_type", TYPES)
 def test_image_builds_runs_and_answers(project_type: str, tmp_path: Path) -> None:
     reason = unavailable_reason()
