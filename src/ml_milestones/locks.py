@@ -217,15 +217,19 @@ _CONSTRAINTS_TABLE = re.compile(
 )
 
 
+def drop_constraints(project: Path) -> None:
+    """Empty a rendered project's recorded constraints, so `uv lock` resolves afresh."""
+    pyproject = project / "pyproject.toml"
+    text = _CONSTRAINTS_TABLE.sub("constraint-dependencies = []\n", pyproject.read_text())
+    pyproject.write_text(text)
+
+
 def refresh(project_type: str, exclude_newer: str | None = None) -> Path:
     """Resolve the type afresh (no recorded constraints) and write its record."""
     date = exclude_newer or datetime.now(UTC).strftime("%Y-%m-%dT00:00:00Z")
     with tempfile.TemporaryDirectory(prefix="ml-milestones-lock-") as tmp:
         project = render(union_variant(project_type), Path(tmp) / "project")
-        pyproject = project / "pyproject.toml"
-        pyproject.write_text(
-            _CONSTRAINTS_TABLE.sub("constraint-dependencies = []\n", pyproject.read_text())
-        )
+        drop_constraints(project)
         uv_lock(project, date)
         return write_record(project_type, Record(date, pins_from_lock(project)))
 
