@@ -16,7 +16,7 @@ from rich.table import Table
 
 from . import PROJECT_NAME, paths
 from .config import load_settings
-from .errors import PipelineError
+from .errors import UserError
 
 app = typer.Typer(
     name=PROJECT_NAME,
@@ -41,7 +41,7 @@ def user_errors() -> Iterator[None]:
     """Print problems the user can fix as one message, without a traceback, and exit with 2."""
     try:
         yield
-    except PipelineError as error:
+    except UserError as error:
         console.print(f"[bold red]Error:[/] {error}")
         raise typer.Exit(code=2) from error
 
