@@ -116,16 +116,17 @@ AnySettings = TypeVar("AnySettings", bound=ProjectSettings)
 def read_settings(settings_class: type[AnySettings], root: Path | None = None) -> AnySettings:
     """Settings from the environment and the project's `.env`; a bad value is one clear error."""
     root = root or find_project_root()
+    # `_env_file` is pydantic-settings' own argument, which type checkers cannot see.
+    arguments: dict[str, Any] = {"_env_file": root / ".env", "project_root": root}
     try:
-        return settings_class(_env_file=root / ".env", project_root=root)
+        return settings_class(**arguments)
     except ValidationError as error:
         prefix = str(settings_class.model_config.get("env_prefix", ""))
         lines = [describe(problem, prefix) for problem in error.errors()]
         raise InvalidSettingError("\n".join(lines)) from None
     except SettingsError as error:
         raise InvalidSettingError(
-            f"{error} ({error.__cause__}): write lists as JSON, for example "
-            f'{ENV_PREFIX}TRAIN__MODELS=\'["dummy"]\'.'
+            f'{error} ({error.__cause__}): write a list as JSON, for example ["first", "second"].'
         ) from None
 
 
