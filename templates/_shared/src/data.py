@@ -7,12 +7,10 @@ from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-from pydantic import Field
 from sklearn.model_selection import train_test_split
 
 from . import ENV_PREFIX
 from .errors import DataValidationError, MissingArtifactError
-from .settings import SettingsGroup
 
 SAMPLE_CSV = "heart_disease.csv"
 # The split, in the data folder: written by the first stage, read by every later one.
@@ -24,15 +22,6 @@ PACKAGE = __name__.rpartition(".")[0]
 # A text column counts as numeric-looking, and its stray values as typos, when most cells parse.
 NUMERIC_LOOKING_SHARE = 0.8
 BAD_VALUES_SHOWN = 5
-
-
-class DataConfig(SettingsGroup):
-    """Which column to predict and how the held-out split is made."""
-
-    target: str = "heart_disease"
-    holdout_fraction: float = Field(default=0.2, gt=0.0, lt=0.5)
-    # Below this, cross-validation folds get too small for stable metrics.
-    min_rows: int = Field(default=100, ge=20)
 
 
 @dataclass(frozen=True)
