@@ -4,7 +4,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
@@ -109,25 +109,23 @@ class ProjectSettings(BaseSettings):
     def tracking_uri(self) -> str:
         return self.mlflow_tracking_uri or f"sqlite:///{self.paths.mlflow_store}"
 
-
-AnySettings = TypeVar("AnySettings", bound=ProjectSettings)
-
-
-def read_settings(settings_class: type[AnySettings], root: Path | None = None) -> AnySettings:
-    """Settings from the environment and the project's `.env`; a bad value is one clear error."""
-    root = root or find_project_root()
-    # `_env_file` is pydantic-settings' own argument, which type checkers cannot see.
-    arguments: dict[str, Any] = {"_env_file": root / ".env", "project_root": root}
-    try:
-        return settings_class(**arguments)
-    except ValidationError as error:
-        prefix = str(settings_class.model_config.get("env_prefix", ""))
-        lines = [describe(problem, prefix) for problem in error.errors()]
-        raise InvalidSettingError("\n".join(lines)) from None
-    except SettingsError as error:
-        raise InvalidSettingError(
-            f'{error} ({error.__cause__}): write a list as JSON, for example ["first", "second"].'
-        ) from None
+    @classmethod
+    def read(cls, root: Path | None = None) -> Self:
+        """Settings from the environment and the project's `.env`; a bad value is a clear error."""
+        root = root or find_project_root()
+        # `_env_file` is pydantic-settings' own argument, which type checkers cannot see.
+        arguments: dict[str, Any] = {"_env_file": root / ".env", "project_root": root}
+        try:
+            return cls(**arguments)
+        except ValidationError as error:
+            prefix = str(cls.model_config.get("env_prefix", ""))
+            lines = [describe(problem, prefix) for problem in error.errors()]
+            raise InvalidSettingError("\n".join(lines)) from None
+        except SettingsError as error:
+            raise InvalidSettingError(
+                f"{error} ({error.__cause__}): write a list as JSON, "
+                'for example ["first", "second"].'
+            ) from None
 
 
 def describe(problem: ErrorDetails, prefix: str) -> str:
