@@ -28,6 +28,23 @@ def git_commit(folder: Path) -> str | None:
     return result.stdout.strip() or None
 
 
+def artifact_location(tracking_uri: str) -> str | None:
+    """A SQLite store's artifact folder, beside the database; None for a tracking server."""
+    # MLflow's own default, ./mlruns, would follow the working directory into any subfolder.
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+    return (database.parent / "mlruns").as_uri()
+
+
+def use_experiment(tracking_uri: str) -> None:
+    """Send runs to the project's experiment, creating it (with its artifact folder) if needed."""
+    mlflow.set_tracking_uri(tracking_uri)
+    if mlflow.get_experiment_by_name(PROJECT_NAME) is None:
+        mlflow.create_experiment(PROJECT_NAME, artifact_location=artifact_location(tracking_uri))
+    mlflow.set_experiment(PROJECT_NAME)
+
+
 @contextmanager
 def start_run(
     settings: ProjectSettings, run_name: str, tags: dict[str, str] | None = None
@@ -35,8 +52,7 @@ def start_run(
     """Open a run in the project's MLflow experiment, tagged with the version and git commit."""
     # A file in the project folder keeps runs with the project and needs no server; a team
     # points MLFLOW_TRACKING_URI at a shared tracking server instead.
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_experiment(PROJECT_NAME)
+    use_experiment(settings.tracking_uri)
     run_tags = {"project.version": __version__, **(tags or {})}
     commit = git_commit(settings.project_root)
     if commit:
