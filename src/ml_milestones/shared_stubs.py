@@ -30,7 +30,14 @@ SHARED_STUBS: dict[str, str] = {
     "LICENSE.jinja": '" ~ "licenses/" ~ license ~ ".jinja',
     "{{ _copier_conf.answers_file }}.jinja": "copier-answers.yml.jinja",
     "src/{{ package_name }}/__init__.py.jinja": "src/__init__.py.jinja",
+    "src/{{ package_name }}/errors.py.jinja": "src/errors.py",
+    "src/{{ package_name }}/settings.py.jinja": "src/settings.py",
+    "src/{{ package_name }}/console.py.jinja": "src/console.py",
+    "src/{{ package_name }}/tables.py.jinja": "src/tables.py",
+    "src/{{ package_name }}/plotting.py.jinja": "src/plotting.py",
     "src/{{ package_name }}/tracking.py.jinja": "src/tracking.py",
+    "tests/fixtures.py.jinja": "tests/fixtures.py.jinja",
+    "tests/test_settings.py.jinja": "tests/test_settings.py.jinja",
 }
 
 # Path in the type folder -> the shared base template it extends with its own blocks.
@@ -42,13 +49,14 @@ EXTENDED_BASES: dict[str, str] = {
 }
 
 # The tabular-data model pieces: loading and validation of the bundled sample, the feature schema
-# and preprocessing, the metrics, and skops persistence with its trusted-type allow-list.
+# and preprocessing, the metrics, cross-validation, and skops persistence with its trusted-type
+# allow-list.
 TABULAR_MODEL_STUBS: dict[str, str] = {
-    "src/{{ package_name }}/errors.py.jinja": "src/errors.py",
     "src/{{ package_name }}/data.py.jinja": "src/data.py",
     "src/{{ package_name }}/features.py.jinja": "src/features.py",
     "src/{{ package_name }}/metrics.py.jinja": "src/metrics.py",
-    "src/{{ package_name }}/persistence.py.jinja": "src/persistence.py",
+    "src/{{ package_name }}/cross_validation.py.jinja": "src/cross_validation.py",
+    "src/{{ package_name }}/persistence.py.jinja": "src/persistence.py.jinja",
     "src/{{ package_name }}/sample_data/heart_disease.csv.jinja": (
         "src/sample_data/heart_disease.csv"
     ),

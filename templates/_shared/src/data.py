@@ -9,12 +9,14 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-# Every type that includes this module has a paths.py naming DATA_DIR, TRAIN_CSV, HOLDOUT_CSV
-# and SPLIT_JSON.
-from . import paths
+from . import ENV_PREFIX
 from .errors import DataValidationError, MissingArtifactError
 
 SAMPLE_CSV = "heart_disease.csv"
+# The split, in the data folder: written by the first stage, read by every later one.
+TRAIN_CSV = "train.csv"
+HOLDOUT_CSV = "holdout.csv"
+SPLIT_JSON = "split.json"
 # The package this module belongs to: sample_data/ is installed inside it.
 PACKAGE = __name__.rpartition(".")[0]
 # A text column counts as numeric-looking, and its stray values as typos, when most cells parse.
@@ -73,7 +75,7 @@ def validate(frame: pd.DataFrame, target: str, min_rows: int) -> pd.DataFrame:
     if len(frame) < min_rows:
         raise DataValidationError(
             f"The data has {len(frame)} rows, fewer than the minimum of {min_rows}: add rows, or "
-            "lower the minimum with the DATA__MIN_ROWS setting."
+            f"lower the minimum with the {ENV_PREFIX}DATA__MIN_ROWS setting."
         )
     empty = [str(column) for column in frame.columns if frame[column].isna().all()]
     if empty:
@@ -132,25 +134,24 @@ def split(
     return Split(train=train, holdout=holdout, target=target, source=source)
 
 
-def save_split(data: Split) -> None:
+def save_split(data: Split, folder: Path) -> list[Path]:
     """Write the split and a note of its target column for the later stages."""
-    paths.DATA_DIR.mkdir(parents=True, exist_ok=True)
-    data.train.to_csv(paths.TRAIN_CSV, index=False)
-    data.holdout.to_csv(paths.HOLDOUT_CSV, index=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    data.train.to_csv(folder / TRAIN_CSV, index=False)
+    data.holdout.to_csv(folder / HOLDOUT_CSV, index=False)
     manifest = {"target": data.target, "source": data.source}
-    paths.SPLIT_JSON.write_text(json.dumps(manifest, indent=2) + "\n")
+    (folder / SPLIT_JSON).write_text(json.dumps(manifest, indent=2) + "\n")
+    return [folder / TRAIN_CSV, folder / HOLDOUT_CSV]
 
 
-def load_split() -> Split:
-    """Read the split written by the `data` command."""
-    if not paths.SPLIT_JSON.is_file():
-        raise MissingArtifactError(
-            f"No data split in {paths.DATA_DIR}: run the `data` command first."
-        )
-    manifest = json.loads(paths.SPLIT_JSON.read_text())
+def load_split(folder: Path) -> Split:
+    """Read the split written by the stage that splits the data."""
+    if not (folder / SPLIT_JSON).is_file():
+        raise MissingArtifactError(f"No data split in {folder}: run the `data` command first.")
+    manifest = json.loads((folder / SPLIT_JSON).read_text())
     return Split(
-        train=coerce_booleans(pd.read_csv(paths.TRAIN_CSV)),
-        holdout=coerce_booleans(pd.read_csv(paths.HOLDOUT_CSV)),
+        train=coerce_booleans(pd.read_csv(folder / TRAIN_CSV)),
+        holdout=coerce_booleans(pd.read_csv(folder / HOLDOUT_CSV)),
         target=manifest["target"],
         source=manifest["source"],
     )

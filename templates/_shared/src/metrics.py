@@ -20,7 +20,6 @@ METRICS = {
     "log_loss": "Log loss",
     "accuracy": "Accuracy",
 }
-HIGHER_IS_BETTER = {"auroc", "auprc", "f1", "accuracy"}
 
 
 def score(y_true: np.ndarray, probability: np.ndarray, threshold: float = 0.5) -> dict[str, float]:

@@ -190,32 +190,32 @@ def _summary(errors: list[dict[str, Any]]) -> str:
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    """Build the app for the model at settings.model_uri; the model itself loads at start-up."""
+    """Build the app for the model at MODEL_URI; the model itself loads at start-up."""
     settings = settings or load_service_settings()
     logs.configure(settings.log_level)
     # The schema is read now, because the routes are declared with models generated from it;
     # the model (the slow part) loads in the lifespan, while /healthz already answers.
-    folder = model_store.resolve(settings.model_uri)
+    folder = model_store.resolve(settings.model_source, settings.tracking_uri)
     metadata = model_store.read_metadata(folder)
     feature_schema = metadata.feature_schema
     api = schemas.build(feature_schema, metadata.target, settings.max_batch_size)
     state = ServiceState()
     telemetry = Telemetry()
-    prediction_log = PredictionLog(
-        settings.prediction_log_path, settings.prediction_log_sample_rate
-    )
+    prediction_log = PredictionLog(settings.prediction_log, settings.prediction_log_sample_rate)
     git_commit = settings.git_commit
     if git_commit is None:
         from .tracking import git_commit as read_git_commit
 
-        git_commit = read_git_commit()
+        git_commit = read_git_commit(settings.project_root)
 
     def load_and_warm() -> None:
-        bundle = model_store.load_bundle(folder, settings.model_uri)
+        bundle = model_store.load_bundle(folder, settings.model_source)
         example, _ = align(bundle.reference.head(1), feature_schema)
         for _ in range(WARM_UP_CALLS):
             bundle.model.predict_proba(example)
-        profiles = drift.profile(bundle.reference, feature_schema, load_settings().monitor.bins)
+        profiles = drift.profile(
+            bundle.reference, feature_schema, load_settings(settings.project_root).monitor.bins
+        )
         state.window = drift.DriftWindow(profiles, settings.drift_window)
         state.ranges = {
             name: (float(bundle.reference[name].min()), float(bundle.reference[name].max()))
@@ -233,14 +233,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             # Stay up and say why in /readyz: an orchestrator then reports the reason instead
             # of a crash loop, and /healthz still answers.
             state.problem = f"the model could not be loaded: {error}"
-            logger.exception("Model not loaded from %s", settings.model_uri)
+            logger.exception("Model not loaded from %s", settings.model_source)
         else:
             state.ready = True
             telemetry.model_ready.set(1)
             logger.info(
                 "Ready: model %s from %s",
                 state.bundle.version if state.bundle else "?",
-                settings.model_uri,
+                settings.model_source,
             )
         yield
         logger.info("Shutting down: flushing the prediction log")

@@ -12,8 +12,8 @@ from .config import load_service_settings
 def create_bare_app() -> FastAPI:
     """No validation, logging, metrics or drift: the floor the real service is measured against."""
     settings = load_service_settings()
-    folder = model_store.resolve(settings.model_uri)
-    bundle = model_store.load_bundle(folder, settings.model_uri)
+    folder = model_store.resolve(settings.model_source, settings.tracking_uri)
+    bundle = model_store.load_bundle(folder, settings.model_source)
     columns = bundle.metadata.feature_schema.names
     app = FastAPI()
 

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import numpy as np
 
-from . import paths
 from .server import running_server
 
 BARE_APP = f"{__name__.rpartition('.')[0]}.bare_app:create_bare_app()"
@@ -128,7 +127,7 @@ def run_bench(
     )
 
 
-def save(result: BenchResult, path: Path = paths.BENCH_JSON) -> Path:
+def save(result: BenchResult, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     summary = {
         "concurrency": result.concurrency,

@@ -4,64 +4,37 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from . import PROJECT_NAME, paths
-from .config import load_settings
-from .errors import PipelineError
+from . import PROJECT_NAME
+from .config import Settings, load_service_settings, load_settings
+from .console import DataOption, console, create_app, show_written, shown, user_errors
 
-app = typer.Typer(
-    name=PROJECT_NAME,
-    help="Train, gate, serve and monitor a classifier behind an HTTP API.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-)
-console = Console()
+app = create_app("Train, gate, serve and monitor a classifier behind an HTTP API.")
 
 # Each command imports what it needs when it runs: scikit-learn and MLflow take seconds to
 # load, and `--help` or a mistyped option should answer at once.
 
-DataOption = Annotated[
-    Path | None,
-    typer.Option("--data", help="CSV file to use instead of the bundled heart-disease sample."),
-]
 DEMO_BATCH = 20
 
 
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Print problems the user can fix as one message, without a traceback, and exit with 2."""
-    try:
-        yield
-    except PipelineError as error:
-        console.print(f"[bold red]Error:[/] {error}")
-        raise typer.Exit(code=2) from error
-
-
-def show_written(files: list[Path]) -> None:
-    for path in files:
-        console.print(f"  [green]→[/] {path}")
-
-
-def do_train(csv: Path | None, target: str | None, register: str | None) -> None:
+def do_train(
+    settings: Settings, csv: Path | None, target: str | None, register: str | None
+) -> None:
     from . import data
     from . import train as training
 
-    settings = load_settings()
     target = target or settings.data.target
     frame = data.load(csv, target, settings.data.min_rows)
     split = data.split(
         frame, target, settings.data.holdout_fraction, settings.seed, str(csv or "bundled sample")
     )
-    data.save_split(split)
+    data.save_split(split, settings.paths.data_dir)
     with console.status("Cross-validating and fitting…"):
         result = training.train(split, settings)
         files = training.save_outputs(result, split, settings)
@@ -75,18 +48,17 @@ def do_train(csv: Path | None, target: str | None, register: str | None) -> None
     if register:
         from .persistence import load_metadata
 
-        run_id = load_metadata().mlflow_run_id
+        run_id = load_metadata(settings.paths.models_dir).mlflow_run_id
         if run_id:
-            version = training.register(run_id, register)
+            version = training.register(settings, run_id, register)
             console.print(f"Registered as [bold]models:/{register}/{version}[/] in MLflow.")
 
 
-def do_evaluate(csv: Path | None) -> bool:
+def do_evaluate(settings: Settings, csv: Path | None) -> bool:
     from . import evaluate as evaluation_module
 
-    settings = load_settings()
     evaluation = evaluation_module.evaluate(settings, csv)
-    files = evaluation_module.save(evaluation, settings.evaluate)
+    files = evaluation_module.save(evaluation, settings)
     metrics = ", ".join(f"{name} {value:.3f}" for name, value in evaluation.metrics.items())
     console.print(
         f"[bold]Evaluated[/] on {evaluation.rows} rows of the {evaluation.source}: {metrics}"
@@ -99,10 +71,11 @@ def do_evaluate(csv: Path | None) -> bool:
     return evaluation.passed
 
 
-def do_monitor(log: Path) -> bool:
+def do_monitor(settings: Settings, log: Path | None) -> bool:
     from .monitor import monitor as run_monitor
 
-    report = run_monitor(load_settings().monitor, log)
+    # By default, the log the service writes (PREDICTION_LOG_PATH).
+    report = run_monitor(settings, log or load_service_settings().prediction_log)
     table = Table("feature", "PSI", "KS", "missing", "drift", title=f"Drift ({report.rows} rows)")
     for row in report.table.to_dict(orient="records"):
         table.add_row(
@@ -129,7 +102,7 @@ def train(
 ) -> None:
     """Split the data, fit the model, and save it to models/ (and log it to MLflow)."""
     with user_errors():
-        do_train(csv, target, register)
+        do_train(load_settings(), csv, target, register)
 
 
 @app.command()
@@ -141,7 +114,7 @@ def evaluate(
 ) -> None:
     """Score held-out rows; exit 1 when a metric misses its threshold in config.py."""
     with user_errors():
-        passed = do_evaluate(csv)
+        passed = do_evaluate(load_settings(), csv)
     if not passed:
         raise typer.Exit(code=1)
 
@@ -151,6 +124,9 @@ def serve() -> None:
     """Run the service as the container does: gunicorn with uvicorn workers, on $HOST:$PORT."""
     from .server import gunicorn_argv
 
+    # Checked here, so a bad setting is one line and exit code 2, not a worker's traceback.
+    with user_errors():
+        load_service_settings()
     argv = gunicorn_argv()
     # exec, not a child process: gunicorn gets the signals (SIGTERM for a graceful stop) itself.
     os.execvp(argv[0], argv)
@@ -158,11 +134,14 @@ def serve() -> None:
 
 @app.command()
 def monitor(
-    log: Annotated[Path, typer.Option(help="Prediction log to check.")] = paths.PREDICTION_LOG,
+    log: Annotated[
+        Path | None,
+        typer.Option(help="Prediction log to check [default: the service's, PREDICTION_LOG_PATH]."),
+    ] = None,
 ) -> None:
     """Compare logged inputs with the training rows; exit 1 when a feature drifted."""
     with user_errors():
-        stable = do_monitor(log)
+        stable = do_monitor(load_settings(), log)
     if not stable:
         raise typer.Exit(code=1)
 
@@ -177,6 +156,7 @@ def bench(
     from .bench import run_bench, save
 
     with user_errors(), console.status("Load testing on 127.0.0.1…"):
+        settings = load_settings()
         result = run_bench(concurrency, seconds, max_requests)
     table = Table("target", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms")
     for load in (result.bare, result.service):
@@ -194,7 +174,7 @@ def bench(
         f"Service throughput is [bold]{result.ratio:.2f}[/] of the bare endpoint's at "
         f"concurrency {result.concurrency} (target ≥ 0.80)."
     )
-    show_written([save(result)])
+    show_written([save(result, settings.paths.bench_json)])
 
 
 @app.command()
@@ -208,10 +188,13 @@ def demo() -> None:
 
     started = time.perf_counter()
     with user_errors():
-        do_train(None, None, None)
-        if not do_evaluate(None):
+        settings = load_settings()
+        # The service started below logs where `monitor` reads: both use the project folder.
+        log = load_service_settings().prediction_log
+        do_train(settings, None, None, None)
+        if not do_evaluate(settings, None):
             raise typer.Exit(code=1)
-        paths.PREDICTION_LOG.unlink(missing_ok=True)
+        log.unlink(missing_ok=True)
         with running_server() as url:
             console.print(f"[bold]Serving[/] on {url} with gunicorn, as the container does.")
             example = httpx.get(f"{url}/v1/model").json()["example_request"]
@@ -223,22 +206,27 @@ def demo() -> None:
                 f"[bold]A boolean for a number[/] → {refused.status_code}: "
                 f"{refused.json()['message']}"
             )
-            split = load_split()
+            split = load_split(settings.paths.data_dir)
             rows = split.holdout.drop(columns=split.target)
             records = [json_record(row) for _, row in rows.iterrows()]
             for start in range(0, len(records), DEMO_BATCH):
                 batch = {"records": records[start : start + DEMO_BATCH]}
                 httpx.post(f"{url}/v1/predict", json=batch).raise_for_status()
             console.print(f"Scored the {len(records)} held-out rows in batches of {DEMO_BATCH}.")
-            shown = ("http_requests_total", "predictions_total", 'feature_drift_psi{feature="age"}')
+            watched = (
+                "http_requests_total",
+                "predictions_total",
+                'feature_drift_psi{feature="age"}',
+            )
             for line in httpx.get(f"{url}/metrics").text.splitlines():
-                if line.startswith(shown):
+                if line.startswith(watched):
                     console.print(f"  {line}")
-        stable = do_monitor(paths.PREDICTION_LOG)
+        stable = do_monitor(settings, log)
+    paths = settings.paths
     console.print(
         Panel(
-            f"Model card: {paths.MODEL_CARD}\n"
-            f"Drift report: {paths.DRIFT_DIR / 'drift.md'} "
+            f"Model card: {shown(paths.model_card)}\n"
+            f"Drift report: {shown(paths.drift_dir / 'drift.md')} "
             f"({'stable' if stable else 'drift found'})\n"
             f"Serve it: {PROJECT_NAME} serve, or docker compose up\n"
             f"Finished in {time.perf_counter() - started:.1f} s",

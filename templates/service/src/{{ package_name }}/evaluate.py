@@ -4,12 +4,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
+import pandas as pd
+
+from . import ENV_PREFIX, tables
 from .config import EvaluateConfig, Settings
+from .cross_validation import features_and_target
 from .data import load_split, read_csv, validate
 from .metrics import METRICS, score
 from .persistence import ModelMetadata, load_metadata, load_model
-from .train import features_and_target
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ def gate(metrics: dict[str, float], config: EvaluateConfig) -> list[str]:
     ]
     setting = {"auroc": "MIN_AUROC", "f1": "MIN_F1", "brier": "MAX_BRIER"}
     return [
-        f"{METRICS[name]} {metrics[name]:.3f} is {why} (EVALUATE__{setting[name]})."
+        f"{METRICS[name]} {metrics[name]:.3f} is {why} ({ENV_PREFIX}EVALUATE__{setting[name]})."
         for name, failed, why in checks
         if failed
     ]
@@ -44,10 +46,10 @@ def gate(metrics: dict[str, float], config: EvaluateConfig) -> list[str]:
 
 def evaluate(settings: Settings, csv: Path | None = None) -> Evaluation:
     """Score the held-out split, or a labelled CSV file, with the saved model."""
-    metadata = load_metadata()
-    model = load_model()
+    metadata = load_metadata(settings.paths.models_dir)
+    model = load_model(settings.paths.models_dir)
     if csv is None:
-        frame, source = load_split().holdout, "held-out split"
+        frame, source = load_split(settings.paths.data_dir).holdout, "held-out split"
     else:
         frame = validate(read_csv(csv), metadata.target, min_rows=20)
         source = str(csv)
@@ -63,32 +65,41 @@ def evaluate(settings: Settings, csv: Path | None = None) -> Evaluation:
     )
 
 
-def save(evaluation: Evaluation, config: EvaluateConfig) -> list[Path]:
+def save(evaluation: Evaluation, settings: Settings) -> list[Path]:
     """Write the metrics as JSON and fill in the model card."""
-    paths.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
+    paths = settings.paths
+    paths.reports_dir.mkdir(parents=True, exist_ok=True)
     summary = {
         "source": evaluation.source,
         "rows": evaluation.rows,
         "metrics": evaluation.metrics,
-        "thresholds": config.model_dump(),
+        "thresholds": settings.evaluate.model_dump(),
         "passed": evaluation.passed,
         "failures": evaluation.failures,
     }
-    paths.EVALUATION_JSON.write_text(json.dumps(summary, indent=2) + "\n")
-    return [paths.EVALUATION_JSON, write_model_card(evaluation, config)]
+    paths.evaluation_json.write_text(json.dumps(summary, indent=2) + "\n")
+    return [
+        paths.evaluation_json,
+        write_model_card(evaluation, settings.evaluate, paths.model_card),
+    ]
 
 
-def write_model_card(evaluation: Evaluation, config: EvaluateConfig) -> Path:
+def write_model_card(evaluation: Evaluation, config: EvaluateConfig, path: Path) -> Path:
     """MODEL_CARD.md from the latest evaluation; the intended-use and owner sections are kept."""
     meta = evaluation.metadata
     kept = ""
-    if paths.MODEL_CARD.is_file():
-        text = paths.MODEL_CARD.read_text()
+    if path.is_file():
+        text = path.read_text()
         start = text.find("## Intended use")
         kept = text[start:].split("\n## Model", 1)[0].rstrip() + "\n\n" if start >= 0 else ""
-    rows = "\n".join(
-        f"| {label} | {evaluation.metrics[name]:.3f} | {meta.calibrated_oof_metrics[name]:.3f} |"
-        for name, label in METRICS.items()
+    metrics = tables.to_markdown(
+        pd.DataFrame(
+            {
+                "metric": list(METRICS.values()),
+                "held-out": [evaluation.metrics[name] for name in METRICS],
+                "out-of-fold (training)": [meta.calibrated_oof_metrics[name] for name in METRICS],
+            }
+        )
     )
     verdict = "passed." if evaluation.passed else "FAILED: " + " ".join(evaluation.failures)
     card = f"""# Model card: {meta.model_name} for `{meta.target}`
@@ -107,10 +118,7 @@ A scikit-learn pipeline (median/most-frequent imputation, scaling, one-hot encod
 
 {evaluation.rows} rows of the {evaluation.source}; the gate {verdict}
 
-| metric | held-out | out-of-fold (training) |
-| --- | --- | --- |
-{rows}
-
+{metrics}
 Gate: AUROC ≥ {config.min_auroc}, F1 ≥ {config.min_f1}, Brier ≤ {config.max_brier}.
 
 ## Limitations
@@ -119,5 +127,5 @@ Only as good as its training rows ({meta.source}): it is not validated for any o
 population. Drift away from those rows is tracked by the `monitor` command and by the
 `feature_drift_psi` gauges in `/metrics`.
 """
-    paths.MODEL_CARD.write_text(card)
-    return paths.MODEL_CARD
+    path.write_text(card)
+    return path

@@ -8,11 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from . import paths
+from .config import MLFLOW_SCHEMES
 from .errors import MissingArtifactError
-from .persistence import ModelMetadata, load_metadata, load_model
+from .persistence import MODEL_FILE, ModelMetadata, load_metadata, load_model
 
-MLFLOW_SCHEMES = ("models:/", "runs:/")
+# The training rows' features, saved beside the model: drift is measured against them.
+REFERENCE_CSV = "reference.csv"
 
 
 @dataclass(frozen=True)
@@ -26,16 +27,14 @@ class ModelBundle:
     source: str
 
 
-def resolve(model_uri: str) -> Path:
+def resolve(model_uri: str, tracking_uri: str) -> Path:
     """The local folder holding the model: the URI itself, or MLflow's download of it."""
     if not model_uri.startswith(MLFLOW_SCHEMES):
         return Path(model_uri)
     # MLflow is imported only for MLflow URIs: it adds seconds to every start otherwise.
     import mlflow
 
-    from .tracking import tracking_uri
-
-    mlflow.set_tracking_uri(tracking_uri())
+    mlflow.set_tracking_uri(tracking_uri)
     destination = tempfile.mkdtemp(prefix="model-")
     try:
         return Path(
@@ -44,21 +43,21 @@ def resolve(model_uri: str) -> Path:
     except Exception as error:
         # MLflow raises its own error types for a bad URI, an unknown version or no server.
         raise MissingArtifactError(
-            f"Could not fetch the model {model_uri} from MLflow at {tracking_uri()} ({error}): "
+            f"Could not fetch the model {model_uri} from MLflow at {tracking_uri} ({error}): "
             "check MODEL_URI and MLFLOW_TRACKING_URI."
         ) from error
 
 
 def read_metadata(folder: Path) -> ModelMetadata:
     """The metadata of the model in `folder`: cheap, so the API schema is known before loading."""
-    return load_metadata(folder / paths.METADATA_FILE.name)
+    return load_metadata(folder)
 
 
 def load_bundle(folder: Path, source: str) -> ModelBundle:
     """Load the model, metadata and reference from `folder`; the version is the model's hash."""
-    model_file = folder / paths.MODEL_FILE.name
-    reference_file = folder / paths.REFERENCE_CSV.name
-    model = load_model(model_file)
+    model_file = folder / MODEL_FILE
+    reference_file = folder / REFERENCE_CSV
+    model = load_model(folder)
     if not reference_file.is_file():
         raise MissingArtifactError(f"No reference rows at {reference_file}: run `train` again.")
     return ModelBundle(

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import drift, paths, plots, prediction_log
-from .config import MonitorConfig
+from . import ENV_PREFIX, drift, plots, prediction_log, tables
+from .config import MonitorConfig, Settings
 from .errors import DataValidationError, MissingArtifactError
+from .model_store import REFERENCE_CSV
 from .persistence import load_metadata
 
 
@@ -54,26 +55,29 @@ def load_logged_inputs(log: Path, columns: list[str]) -> pd.DataFrame:
     return inputs.reindex(columns=columns)
 
 
-def monitor(config: MonitorConfig, log: Path = paths.PREDICTION_LOG) -> DriftReport:
+def monitor(settings: Settings, log: Path) -> DriftReport:
     """PSI and KS per feature, and missing rates, of logged inputs against the training rows."""
-    metadata = load_metadata()
+    config, paths = settings.monitor, settings.paths
+    metadata = load_metadata(paths.models_dir)
     schema = metadata.feature_schema
     current = load_logged_inputs(log, schema.names)
     if len(current) < config.min_rows:
         raise DataValidationError(
             f"The log at {log} holds {len(current)} predictions, fewer than the {config.min_rows} "
-            "needed to judge drift (MONITOR__MIN_ROWS)."
+            f"needed to judge drift ({ENV_PREFIX}MONITOR__MIN_ROWS)."
         )
-    if not paths.REFERENCE_CSV.is_file():
-        raise MissingArtifactError(f"No training reference at {paths.REFERENCE_CSV}: run `train`.")
-    reference = pd.read_csv(paths.REFERENCE_CSV)
+    reference_file = paths.models_dir / REFERENCE_CSV
+    if not reference_file.is_file():
+        raise MissingArtifactError(f"No training reference at {reference_file}: run `train`.")
+    reference = pd.read_csv(reference_file)
     profiles = drift.profile(reference, schema, config.bins)
     table = flag(drift.compare(profiles, current), config)
-    paths.DRIFT_DIR.mkdir(parents=True, exist_ok=True)
-    csv = paths.DRIFT_DIR / "drift.csv"
+    drift_dir = paths.drift_dir
+    drift_dir.mkdir(parents=True, exist_ok=True)
+    csv = drift_dir / "drift.csv"
     table.to_csv(csv, index=False)
-    figure = plots.drift_grid(profiles, current, table, paths.DRIFT_DIR / "drift.png")
-    markdown = paths.DRIFT_DIR / "drift.md"
+    figure = plots.drift_grid(profiles, current, table, drift_dir / "drift.png")
+    markdown = drift_dir / "drift.md"
     markdown.write_text(report_markdown(table, len(current), log, config))
     drifted = table.loc[table["drifted"], "feature"].tolist()
     return DriftReport(
@@ -98,14 +102,26 @@ def report_markdown(table: pd.DataFrame, rows: int, log: Path, config: MonitorCo
         "",
         verdict,
         "",
-        "| feature | PSI | KS | missing (train → logged) | drift |",
-        "| --- | --- | --- | --- | --- |",
+        tables.to_markdown(summary_table(table)),
+        "![Distributions](drift.png)",
+        "",
     ]
-    for row in table.to_dict(orient="records"):
-        ks = f"{row['ks_statistic']:.3f}" if pd.notna(row["ks_statistic"]) else "-"
-        lines.append(
-            f"| {row['feature']} | {row['psi']:.3f} | {ks} | {row['missing_reference']:.0%} → "
-            f"{row['missing_current']:.0%} | {row['reason'] or 'no'} |"
-        )
-    lines += ["", "![Distributions](drift.png)", ""]
     return "\n".join(lines)
+
+
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per feature, as people read it: rounded statistics and the reason for a flag."""
+    ks = table["ks_statistic"].map(lambda value: "-" if pd.isna(value) else f"{value:.3f}")
+    missing = [
+        f"{before:.0%} → {after:.0%}"
+        for before, after in zip(table["missing_reference"], table["missing_current"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "feature": table["feature"],
+            "PSI": table["psi"].astype(float),
+            "KS": ks,
+            "missing (train → logged)": missing,
+            "drift": table["reason"].where(table["reason"] != "", "no"),
+        }
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from .errors import PipelineError
+from .errors import UserError
 
 PACKAGE = __name__.rpartition(".")[0]
 LOOPBACK = "127.0.0.1"
@@ -36,14 +36,14 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise PipelineError(f"The server exited with code {process.returncode} at start-up.")
+            raise UserError(f"The server exited with code {process.returncode} at start-up.")
         try:
             if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise PipelineError(f"The server at {url} was not ready within {timeout:.0f} s.")
+    raise UserError(f"The server at {url} was not ready within {timeout:.0f} s.")
 
 
 @contextmanager

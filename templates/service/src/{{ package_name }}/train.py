@@ -4,18 +4,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
-import numpy as np
-import pandas as pd
-from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from . import paths
 from .config import Settings
+from .cross_validation import cv_metrics, features_and_target, out_of_fold, summarise_folds
 from .data import Split, fingerprint
 from .features import FeatureSchema, align, build_preprocessor, infer_schema
-from .metrics import METRICS, best_f1_threshold, score
+from .metrics import best_f1_threshold, score
+from .model_store import REFERENCE_CSV
 from .persistence import ModelMetadata, save_metadata, save_model
 from .tracking import start_run
 
@@ -32,14 +30,6 @@ class TrainingResult:
     metadata: ModelMetadata
 
 
-def features_and_target(
-    frame: pd.DataFrame, target: str, schema: FeatureSchema
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The model's input columns and the 0/1 target as an array."""
-    features, _ = align(frame.drop(columns=target), schema)
-    return features, frame[target].to_numpy()
-
-
 def build_model(schema: FeatureSchema, settings: Settings) -> Pipeline:
     """Preprocessing and a logistic regression: a few microseconds of arithmetic per row."""
     classifier = LogisticRegression(
@@ -54,26 +44,15 @@ def train(data: Split, settings: Settings) -> TrainingResult:
     features, target = features_and_target(data.train, data.target, schema)
     pipeline = build_model(schema, settings)
     folds = StratifiedKFold(settings.train.cv_folds, shuffle=True, random_state=settings.seed)
-    probability = np.zeros(len(target))
-    fold_scores = []
-    for train_rows, validation_rows in folds.split(features, target):
-        fold_model = clone(pipeline).fit(features.iloc[train_rows], target[train_rows])
-        probability[validation_rows] = fold_model.predict_proba(features.iloc[validation_rows])[
-            :, 1
-        ]
-        fold_scores.append(score(target[validation_rows], probability[validation_rows]))
+    probability, fold_scores = out_of_fold(pipeline, features, target, folds)
     # The threshold comes from out-of-fold predictions, never from rows the model was fitted on.
     threshold = best_f1_threshold(target, probability)
-    folds_table = pd.DataFrame(fold_scores)
-    cv_metrics = {f"{name}_mean": float(folds_table[name].mean()) for name in METRICS} | {
-        f"{name}_std": float(folds_table[name].std(ddof=1)) for name in METRICS
-    }
     metadata = ModelMetadata(
         model_name=MODEL_NAME,
         target=data.target,
         threshold=threshold,
         feature_schema=schema,
-        cv_metrics={MODEL_NAME: cv_metrics},
+        cv_metrics=cv_metrics(summarise_folds({MODEL_NAME: fold_scores})),
         calibrated_oof_metrics=score(target, probability, threshold),
         # A logistic regression is fitted on log loss, so its probabilities need no recalibration.
         calibration="none",
@@ -86,12 +65,14 @@ def train(data: Split, settings: Settings) -> TrainingResult:
 
 def save_outputs(result: TrainingResult, data: Split, settings: Settings) -> list[Path]:
     """Write model, metadata and training reference; log them to MLflow as one model folder."""
-    model_file = save_model(result.model)
+    models_dir = settings.paths.models_dir
+    model_file = save_model(result.model, models_dir)
     # Drift is measured against these rows: `monitor` and the live gauges in /metrics read them.
     features, _ = align(data.train.drop(columns=data.target), result.metadata.feature_schema)
-    features.to_csv(paths.REFERENCE_CSV, index=False)
+    reference_file = models_dir / REFERENCE_CSV
+    features.to_csv(reference_file, index=False)
     metadata = result.metadata
-    with start_run("train", tags={"stage": "train"}) as run:
+    with start_run(settings, "train", tags={"stage": "train"}) as run:
         mlflow.log_params(
             {
                 "model": metadata.model_name,
@@ -108,15 +89,15 @@ def save_outputs(result: TrainingResult, data: Split, settings: Settings) -> lis
             | {f"oof.{name}": value for name, value in metadata.calibrated_oof_metrics.items()}
         )
         metadata = metadata.model_copy(update={"mlflow_run_id": run.info.run_id})
-        metadata_file = save_metadata(metadata)
-        for path in (model_file, metadata_file, paths.REFERENCE_CSV):
+        metadata_file = save_metadata(metadata, models_dir)
+        for path in (model_file, metadata_file, reference_file):
             mlflow.log_artifact(str(path), artifact_path=MLFLOW_MODEL_PATH)
-    return [model_file, metadata_file, paths.REFERENCE_CSV]
+    return [model_file, metadata_file, reference_file]
 
 
-def register(run_id: str, name: str) -> str:
+def register(settings: Settings, run_id: str, name: str) -> str:
     """Register a training run's model folder in the MLflow registry; return the new version."""
-    client = mlflow.MlflowClient()
+    client = mlflow.MlflowClient(settings.tracking_uri)
     if not client.search_registered_models(filter_string=f"name = '{name}'"):
         client.create_registered_model(name)
     source = f"{client.get_run(run_id).info.artifact_uri}/{MLFLOW_MODEL_PATH}"

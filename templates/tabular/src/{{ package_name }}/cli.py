@@ -1,35 +1,22 @@
 """The command line: one command per pipeline stage, and `demo` to run them all."""
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from . import PROJECT_NAME, paths
+from . import PROJECT_NAME
 from .config import Settings, load_settings
-from .errors import PipelineError
+from .console import DataOption, console, create_app, show_written, shown, user_errors
 
-app = typer.Typer(
-    name=PROJECT_NAME,
-    help="Train, evaluate and use a calibrated classifier for tabular data.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-)
-console = Console()
+app = create_app("Train, evaluate and use a calibrated classifier for tabular data.")
 
 # Each command imports the pipeline when it runs: scikit-learn, matplotlib and MLflow take
 # seconds to load, and `--help` or a mistyped option should answer at once.
 
-DataOption = Annotated[
-    Path | None,
-    typer.Option("--data", help="CSV file to use instead of the bundled heart-disease sample."),
-]
 TargetOption = Annotated[
     str | None, typer.Option("--target", help="Column to predict (default: heart_disease).")
 ]
@@ -40,21 +27,6 @@ FairnessOption = Annotated[
     str | None,
     typer.Option("--fairness-column", help="Sensitive column to compare groups by."),
 ]
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Print problems the user can fix as one message, without a traceback, and exit with 2."""
-    try:
-        yield
-    except PipelineError as error:
-        console.print(f"[bold red]Error:[/] {error}")
-        raise typer.Exit(code=2) from error
-
-
-def show_written(files: list[Path]) -> None:
-    for path in files:
-        console.print(f"  [green]→[/] {path}")
 
 
 def do_data(settings: Settings, csv: Path | None, target: str | None) -> None:
@@ -73,14 +45,14 @@ def do_data(settings: Settings, csv: Path | None, target: str | None) -> None:
     console.print(
         f"Split {len(result.split.train)} training / {len(result.split.holdout)} held-out rows:"
     )
-    show_written([paths.TRAIN_CSV, paths.HOLDOUT_CSV])
+    show_written(result.files)
 
 
-def do_eda() -> None:
+def do_eda(settings: Settings) -> None:
     from . import pipeline
 
     with console.status("Exploring the training rows…"):
-        files = pipeline.run_eda()
+        files = pipeline.run_eda(settings)
     console.print("[bold]EDA[/] tables and plots:")
     show_written(files)
 
@@ -121,17 +93,18 @@ def do_evaluate(settings: Settings, fairness_column: str | None) -> float:
     return evaluation.metrics["auroc"]
 
 
-def do_predict(input_csv: Path, output_csv: Path) -> None:
-    from . import pipeline
+def do_predict(settings: Settings, input_csv: Path, output_csv: Path | None) -> None:
+    from .predict import predict_file
 
-    result = pipeline.run_predict(input_csv, output_csv)
+    result = predict_file(settings, input_csv, output_csv or settings.paths.predictions_csv)
     if result.ignored_columns:
         console.print(
             f"[yellow]Note:[/] the model ignores column(s) {', '.join(result.ignored_columns)}; "
             "they are kept in the output."
         )
     console.print(
-        f"[bold]Predicted[/] {result.rows} rows ({result.positives} positive) → {result.output}"
+        f"[bold]Predicted[/] {result.rows} rows ({result.positives} positive) → "
+        f"{shown(result.output)}"
     )
 
 
@@ -146,7 +119,7 @@ def data(csv: DataOption = None, target: TargetOption = None) -> None:
 def eda() -> None:
     """Summary tables and plots of the training rows, in reports/eda/."""
     with user_errors():
-        do_eda()
+        do_eda(load_settings())
 
 
 @app.command()
@@ -167,12 +140,13 @@ def evaluate(fast: FastOption = False, fairness_column: FairnessOption = None) -
 def predict(
     input_csv: Annotated[Path, typer.Option("--input", help="CSV file of rows to score.")],
     output_csv: Annotated[
-        Path, typer.Option("--output", help="Where to write the scored rows.")
-    ] = paths.PREDICTIONS_CSV,
+        Path | None,
+        typer.Option("--output", help="Where to write the scored rows [default: reports/]."),
+    ] = None,
 ) -> None:
     """Score a CSV file: adds `probability` and `prediction` columns to every row."""
     with user_errors():
-        do_predict(input_csv, output_csv)
+        do_predict(load_settings(), input_csv, output_csv)
 
 
 @app.command()
@@ -181,19 +155,20 @@ def demo(fast: FastOption = False) -> None:
     from . import pipeline
 
     started = time.perf_counter()
-    settings = load_settings(fast=fast)
     with user_errors():
+        settings = load_settings(fast=fast)
         do_data(settings, None, None)
-        do_eda()
+        do_eda(settings)
         best = do_train(settings)
         auroc = do_evaluate(settings, None)
-        do_predict(pipeline.write_demo_input(), paths.PREDICTIONS_CSV)
+        do_predict(settings, pipeline.write_demo_input(settings), None)
+    paths = settings.paths
     console.print(
         Panel(
             f"Best model: [bold]{best}[/]\n"
             f"Held-out AUROC: [bold]{auroc:.3f}[/]\n"
-            f"Report: {paths.REPORT_HTML} (and {paths.REPORT_MD})\n"
-            f"Model card: {paths.MODEL_CARD}\n"
+            f"Report: {shown(paths.report_html)} (and {shown(paths.report_md)})\n"
+            f"Model card: {shown(paths.model_card)}\n"
             f"Finished in {time.perf_counter() - started:.1f} s",
             title=f"{PROJECT_NAME} demo",
             expand=False,

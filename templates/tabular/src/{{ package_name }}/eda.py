@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import paths, plots, tables
+from . import plots, tables
 
 
 def column_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -29,7 +29,7 @@ def column_summary(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_eda(train: pd.DataFrame, target: str, output_dir: Path = paths.EDA_DIR) -> list[Path]:
+def run_eda(train: pd.DataFrame, target: str, output_dir: Path) -> list[Path]:
     """Write the summary table and the plots; only training rows are looked at."""
     output_dir.mkdir(parents=True, exist_ok=True)
     written = tables.write(

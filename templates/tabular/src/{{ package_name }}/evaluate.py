@@ -6,14 +6,14 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 
-from . import explain, fairness, paths, plots, slices
-from .config import Settings
+from . import explain, fairness, plots, slices
+from .config import Paths, Settings
+from .cross_validation import features_and_target
 from .data import fingerprint, load_split
-from .errors import MissingArtifactError, PipelineError
+from .errors import MissingArtifactError, UserError
 from .metrics import score
 from .persistence import ModelMetadata, load_metadata, load_model
 from .tracking import start_run
-from .train import features_and_target
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,10 @@ def evaluate(settings: Settings, fairness_column: str | None = None) -> Evaluati
     """Score the held-out rows with the saved model and draw the evaluation figures."""
     config = settings.evaluate
     fairness_column = fairness_column or config.fairness_column
-    metadata = load_metadata()
-    model = load_model()
-    data = load_split()
+    paths = settings.paths
+    metadata = load_metadata(paths.models_dir)
+    model = load_model(paths.models_dir)
+    data = load_split(paths.data_dir)
     if fingerprint(data.train) != metadata.training_data_sha256:
         raise MissingArtifactError(
             "The saved model was trained on different data than the current split: run the "
@@ -51,7 +52,7 @@ def evaluate(settings: Settings, fairness_column: str | None = None) -> Evaluati
     probability = model.predict_proba(features)[:, 1]
     predicted = (probability >= metadata.threshold).astype(int)
 
-    figures_dir = paths.FIGURES_DIR
+    figures_dir = paths.figures_dir
     figures = {
         "roc": plots.roc(target, probability, figures_dir / "roc_curve.png"),
         "pr": plots.precision_recall(target, probability, figures_dir / "pr_curve.png"),
@@ -70,7 +71,7 @@ def evaluate(settings: Settings, fairness_column: str | None = None) -> Evaluati
             figures["shap"] = explain.shap_summary(
                 model, features, figures_dir / "shap_summary.png", settings.seed
             )
-        except PipelineError:
+        except UserError:
             raise
         except Exception as error:
             # SHAP has no explainer for some models (the dummy baseline, for one) and raises
@@ -109,9 +110,9 @@ def evaluate(settings: Settings, fairness_column: str | None = None) -> Evaluati
     )
 
 
-def save_tables(evaluation: Evaluation) -> list[Path]:
+def save_tables(evaluation: Evaluation, paths: Paths) -> list[Path]:
     """The evaluation tables as CSV, for spreadsheets and MLflow."""
-    reports = paths.REPORTS_DIR
+    reports = paths.reports_dir
     reports.mkdir(parents=True, exist_ok=True)
     written = {
         reports / "holdout_metrics.csv": pd.DataFrame([evaluation.metrics]),
@@ -126,10 +127,10 @@ def save_tables(evaluation: Evaluation) -> list[Path]:
     return list(written)
 
 
-def log_run(evaluation: Evaluation, files: list[Path]) -> str:
+def log_run(evaluation: Evaluation, files: list[Path], settings: Settings) -> str:
     """Log held-out metrics, gaps, figures and reports to a new MLflow run; return its id."""
     tags = {"stage": "evaluate", "train_run_id": evaluation.metadata.mlflow_run_id or ""}
-    with start_run("evaluate", tags=tags) as run:
+    with start_run(settings, "evaluate", tags=tags) as run:
         mlflow.log_params(
             {"model": evaluation.metadata.model_name, "threshold": evaluation.metadata.threshold}
         )
@@ -138,6 +139,7 @@ def log_run(evaluation: Evaluation, files: list[Path]) -> str:
             | {f"fairness_gap.{name}": value for name, value in evaluation.fairness_gaps.items()}
         )
         for path in [*evaluation.figures.values(), *files]:
-            folder = path.parent.as_posix()
+            # The artifact keeps its place in the project: reports/figures/roc_curve.png.
+            folder = path.parent.relative_to(settings.project_root).as_posix()
             mlflow.log_artifact(str(path), artifact_path=None if folder == "." else folder)
     return str(run.info.run_id)

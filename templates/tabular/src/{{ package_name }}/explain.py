@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 from sklearn.inspection import permutation_importance
 
-from .errors import PipelineError
+from . import ENV_PREFIX, plotting
+from .errors import UserError
 
 SHAP_ROWS = 200
 
@@ -40,9 +41,9 @@ def shap_summary(model: Any, features: pd.DataFrame, path: Path, seed: int) -> P
         shap = importlib.import_module("shap")
         pyplot = importlib.import_module("matplotlib.pyplot")
     except ImportError as error:
-        raise PipelineError(
+        raise UserError(
             "SHAP plots need the shap package: install it (`uv add shap`) or turn them off with "
-            "the EVALUATE__SHAP=false setting."
+            f"the {ENV_PREFIX}EVALUATE__SHAP=false setting."
         ) from error
     pipeline = model.calibrated_classifiers_[0].estimator
     preprocess, classifier = pipeline[:-1], pipeline[-1]
@@ -58,10 +59,11 @@ def shap_summary(model: Any, features: pd.DataFrame, path: Path, seed: int) -> P
     if explanation.values.ndim == 3:
         # Explainers of two-column probabilities return both classes; keep the positive one.
         explanation = explanation[..., 1]
-    # shap draws on pyplot's current figure; the Agg backend needs no display.
+    # The one use of pyplot (see plotting.py): shap draws on its current figure. The Agg
+    # backend needs no display.
     pyplot.switch_backend("Agg")
     shap.plots.beeswarm(explanation, max_display=15, show=False)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pyplot.savefig(path, dpi=110, bbox_inches="tight")
+    pyplot.savefig(path, dpi=plotting.DPI, bbox_inches="tight")
     pyplot.close("all")
     return path

@@ -5,23 +5,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import data, eda, evaluate, paths, report, train
+from . import data, eda, evaluate, report, train
 from .config import Settings
-from .predict import PredictionResult, predict_file
 
-DEMO_INPUT = paths.DATA_DIR / "demo_input.csv"
 DEMO_ROWS = 25
 
 
 @dataclass(frozen=True)
 class DataResult:
-    """The validated split and a summary of it."""
+    """The validated split, a summary of it, and the files it was written to."""
 
     split: data.Split
     rows: int
     columns: int
     class_balance: dict[int, int]
     missing_cells: int
+    files: list[Path]
 
 
 def run_data(settings: Settings, csv: Path | None = None, target: str | None = None) -> DataResult:
@@ -35,25 +34,26 @@ def run_data(settings: Settings, csv: Path | None = None, target: str | None = N
         settings.seed,
         source=str(csv) if csv else report.SAMPLE_SOURCE,
     )
-    data.save_split(split)
+    files = data.save_split(split, settings.paths.data_dir)
     return DataResult(
         split=split,
         rows=len(frame),
         columns=frame.shape[1] - 1,
         class_balance=data.class_balance(frame[target]),
         missing_cells=int(frame.isna().sum().sum()),
+        files=files,
     )
 
 
-def run_eda() -> list[Path]:
+def run_eda(settings: Settings) -> list[Path]:
     """Summary tables and plots of the training rows."""
-    split = data.load_split()
-    return eda.run_eda(split.train, split.target)
+    split = data.load_split(settings.paths.data_dir)
+    return eda.run_eda(split.train, split.target, settings.paths.eda_dir)
 
 
 def run_train(settings: Settings) -> tuple[train.TrainingResult, list[Path]]:
     """Cross-validate, calibrate, save and log the model."""
-    result = train.train(data.load_split(), settings)
+    result = train.train(data.load_split(settings.paths.data_dir), settings)
     return result, train.save_outputs(result, settings)
 
 
@@ -63,22 +63,17 @@ def run_evaluate(
     """Evaluate on held-out rows; write tables, the report and the model card; log them."""
     evaluation = evaluate.evaluate(settings, fairness_column)
     files = [
-        *evaluate.save_tables(evaluation),
-        *report.write_report(evaluation),
-        report.write_model_card(evaluation),
+        *evaluate.save_tables(evaluation, settings.paths),
+        *report.write_report(evaluation, settings.paths),
+        report.write_model_card(evaluation, settings.paths.model_card),
     ]
-    evaluate.log_run(evaluation, files)
+    evaluate.log_run(evaluation, files, settings)
     return evaluation, files
 
 
-def write_demo_input(rows: int = DEMO_ROWS) -> Path:
+def write_demo_input(settings: Settings, rows: int = DEMO_ROWS) -> Path:
     """A few held-out rows without their label, standing in for new patients."""
-    split = data.load_split()
+    split = data.load_split(settings.paths.data_dir)
     sample: pd.DataFrame = split.holdout.head(rows).drop(columns=split.target)
-    sample.to_csv(DEMO_INPUT, index=False)
-    return DEMO_INPUT
-
-
-def run_predict(input_csv: Path, output_csv: Path = paths.PREDICTIONS_CSV) -> PredictionResult:
-    """Score a CSV file with the saved model."""
-    return predict_file(input_csv, output_csv)
+    sample.to_csv(settings.paths.demo_input, index=False)
+    return settings.paths.demo_input

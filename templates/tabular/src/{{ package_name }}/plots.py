@@ -1,4 +1,4 @@
-"""Every figure the pipeline draws, each written to a PNG file."""
+"""Every figure the pipeline draws, each written to a PNG file (see plotting.py for how)."""
 
 from pathlib import Path
 
@@ -8,16 +8,7 @@ from matplotlib.figure import Figure
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import auc, confusion_matrix, precision_recall_curve, roc_curve
 
-# Figures are built with the object API instead of pyplot: no GUI backend and no global state, so
-# plotting works the same on a laptop, a CI runner and a headless container.
-DPI = 110
-CLASS_COLOURS = ("#4C72B0", "#DD8452")
-
-
-def _save(figure: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=DPI, bbox_inches="tight")
-    return path
+from .plotting import COLOURS, save
 
 
 def target_balance(target: pd.Series, path: Path) -> Path:
@@ -25,9 +16,9 @@ def target_balance(target: pd.Series, path: Path) -> Path:
     counts = target.value_counts().sort_index()
     figure = Figure(figsize=(4, 3))
     ax = figure.subplots()
-    ax.bar([str(label) for label in counts.index], counts.to_numpy(), color=CLASS_COLOURS)
+    ax.bar([str(label) for label in counts.index], counts.to_numpy(), color=COLOURS)
     ax.set(title=f"Rows per class of {target.name}", xlabel=str(target.name), ylabel="rows")
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def missingness(frame: pd.DataFrame, path: Path) -> Path:
@@ -35,9 +26,9 @@ def missingness(frame: pd.DataFrame, path: Path) -> Path:
     share = frame.isna().mean().sort_values()
     figure = Figure(figsize=(6, 0.3 * len(share) + 1))
     ax = figure.subplots()
-    ax.barh(share.index.astype(str), 100 * share.to_numpy(), color=CLASS_COLOURS[0])
+    ax.barh(share.index.astype(str), 100 * share.to_numpy(), color=COLOURS[0])
     ax.set(title="Missing values", xlabel="% of rows empty", xlim=(0, 100))
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def numeric_distributions(frame: pd.DataFrame, columns: list[str], target: str, path: Path) -> Path:
@@ -47,13 +38,13 @@ def numeric_distributions(frame: pd.DataFrame, columns: list[str], target: str, 
     figure = Figure(figsize=(4 * n_cols, 2.8 * n_rows), layout="constrained")
     axes = np.atleast_1d(figure.subplots(n_rows, n_cols)).ravel()
     for ax, column in zip(axes, columns, strict=False):
-        for colour, (label, group) in zip(CLASS_COLOURS, frame.groupby(target), strict=False):
+        for colour, (label, group) in zip(COLOURS, frame.groupby(target), strict=False):
             ax.hist(group[column].dropna(), bins=20, alpha=0.6, color=colour, label=str(label))
         ax.set_title(column)
     for ax in axes[len(columns) :]:
         ax.set_visible(False)
     axes[0].legend(title=target)
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def correlation_heatmap(frame: pd.DataFrame, path: Path) -> Path:
@@ -70,7 +61,7 @@ def correlation_heatmap(frame: pd.DataFrame, path: Path) -> Path:
         ax.text(col, row, f"{value:.1f}", ha="center", va="center", fontsize=7)
     figure.colorbar(image, ax=ax, shrink=0.8)
     ax.set_title("Correlation of numeric columns")
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def cv_comparison(cv_table: pd.DataFrame, path: Path) -> Path:
@@ -83,12 +74,12 @@ def cv_comparison(cv_table: pd.DataFrame, path: Path) -> Path:
             cv_table.index.astype(str),
             cv_table[f"{metric}_mean"],
             xerr=cv_table[f"{metric}_std"],
-            color=CLASS_COLOURS[0],
+            color=COLOURS[0],
             capsize=3,
         )
         ax.set(title=title, xlim=(0, 1))
     figure.suptitle("Cross-validation: mean ± std across folds")
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def roc(y_true: np.ndarray, probability: np.ndarray, path: Path) -> Path:
@@ -96,11 +87,11 @@ def roc(y_true: np.ndarray, probability: np.ndarray, path: Path) -> Path:
     fpr, tpr, _ = roc_curve(y_true, probability)
     figure = Figure(figsize=(4.5, 4.5))
     ax = figure.subplots()
-    ax.plot(fpr, tpr, color=CLASS_COLOURS[0], label=f"model (AUROC {auc(fpr, tpr):.3f})")
+    ax.plot(fpr, tpr, color=COLOURS[0], label=f"model (AUROC {auc(fpr, tpr):.3f})")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
     ax.set(title="ROC curve (held-out)", xlabel="false positive rate", ylabel="true positive rate")
     ax.legend(loc="lower right")
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def precision_recall(y_true: np.ndarray, probability: np.ndarray, path: Path) -> Path:
@@ -108,11 +99,11 @@ def precision_recall(y_true: np.ndarray, probability: np.ndarray, path: Path) ->
     precision, recall, _ = precision_recall_curve(y_true, probability)
     figure = Figure(figsize=(4.5, 4.5))
     ax = figure.subplots()
-    ax.plot(recall, precision, color=CLASS_COLOURS[0], label="model")
+    ax.plot(recall, precision, color=COLOURS[0], label="model")
     ax.axhline(float(np.mean(y_true)), linestyle="--", color="grey", label="prevalence")
     ax.set(title="Precision-recall (held-out)", xlabel="recall", ylabel="precision")
     ax.legend(loc="lower left")
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def calibration(y_true: np.ndarray, probability: np.ndarray, path: Path) -> Path:
@@ -120,11 +111,11 @@ def calibration(y_true: np.ndarray, probability: np.ndarray, path: Path) -> Path
     observed, predicted = calibration_curve(y_true, probability, n_bins=10, strategy="quantile")
     figure = Figure(figsize=(4.5, 4.5))
     ax = figure.subplots()
-    ax.plot(predicted, observed, marker="o", color=CLASS_COLOURS[0], label="model")
+    ax.plot(predicted, observed, marker="o", color=COLOURS[0], label="model")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     ax.set(title="Calibration (held-out)", xlabel="mean predicted", ylabel="observed positive")
     ax.legend(loc="upper left")
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def confusion(y_true: np.ndarray, predicted: np.ndarray, threshold: float, path: Path) -> Path:
@@ -139,7 +130,7 @@ def confusion(y_true: np.ndarray, predicted: np.ndarray, threshold: float, path:
     ax.set_xticks([0, 1], ["0", "1"])
     ax.set_yticks([0, 1], ["0", "1"])
     ax.set(title=f"Confusion matrix (threshold {threshold:.2f})", xlabel="predicted", ylabel="true")
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def importance(table: pd.DataFrame, path: Path) -> Path:
@@ -151,8 +142,8 @@ def importance(table: pd.DataFrame, path: Path) -> Path:
         ordered["feature"],
         ordered["importance_mean"],
         xerr=ordered["importance_std"],
-        color=CLASS_COLOURS[0],
+        color=COLOURS[0],
         capsize=2,
     )
     ax.set(title="Permutation importance (held-out)", xlabel="drop in AUROC when shuffled")
-    return _save(figure, path)
+    return save(figure, path)

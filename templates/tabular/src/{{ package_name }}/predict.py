@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import Settings
 from .data import read_csv
 from .features import align
 from .persistence import load_metadata, load_model
@@ -18,10 +19,10 @@ class PredictionResult:
     ignored_columns: list[str]
 
 
-def predict_file(input_csv: Path, output_csv: Path) -> PredictionResult:
+def predict_file(settings: Settings, input_csv: Path, output_csv: Path) -> PredictionResult:
     """Append `probability` and `prediction` columns to every input row, keeping all columns."""
-    metadata = load_metadata()
-    model = load_model()
+    metadata = load_metadata(settings.paths.models_dir)
+    model = load_model(settings.paths.models_dir)
     frame = read_csv(input_csv)
     features, ignored = align(frame, metadata.feature_schema)
     probability = model.predict_proba(features)[:, 1]

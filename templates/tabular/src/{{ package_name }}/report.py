@@ -9,7 +9,8 @@ from pathlib import Path
 import markdown
 import pandas as pd
 
-from . import PROJECT_NAME, paths, tables
+from . import PROJECT_NAME, tables
+from .config import Paths
 from .evaluate import Evaluation
 from .metrics import METRICS
 from .train import cv_display_table
@@ -40,12 +41,12 @@ def data_source(evaluation: Evaluation) -> str:
     return SAMPLE_CITATION if source == SAMPLE_SOURCE else f"`{source}`"
 
 
-def _figure(evaluation: Evaluation, key: str, alt: str) -> str:
+def _figure(evaluation: Evaluation, reports_dir: Path, key: str, alt: str) -> str:
     path = evaluation.figures.get(key)
-    return f"![{alt}]({path.relative_to(paths.REPORTS_DIR).as_posix()})\n" if path else ""
+    return f"![{alt}]({path.relative_to(reports_dir).as_posix()})\n" if path else ""
 
 
-def render_markdown(evaluation: Evaluation) -> str:
+def render_markdown(evaluation: Evaluation, reports_dir: Path) -> str:
     """The report as Markdown, with images linked relative to reports/."""
     meta = evaluation.metadata
     parts = [
@@ -55,17 +56,17 @@ def render_markdown(evaluation: Evaluation) -> str:
         f"Decision threshold **{meta.threshold:.3f}** (highest F1 on out-of-fold predictions).\n",
         "## Held-out metrics\n",
         metrics_table(evaluation.metrics),
-        _figure(evaluation, "roc", "ROC curve"),
-        _figure(evaluation, "pr", "Precision-recall curve"),
-        _figure(evaluation, "calibration", "Calibration curve"),
-        _figure(evaluation, "confusion", "Confusion matrix"),
+        _figure(evaluation, reports_dir, "roc", "ROC curve"),
+        _figure(evaluation, reports_dir, "pr", "Precision-recall curve"),
+        _figure(evaluation, reports_dir, "calibration", "Calibration curve"),
+        _figure(evaluation, reports_dir, "confusion", "Confusion matrix"),
         "## Cross-validation on the training rows (mean ± std across folds)\n",
         tables.to_markdown(cv_table(evaluation)),
         "![Model comparison](figures/cv_comparison.png)\n",
         "## What drives the predictions\n",
         tables.to_markdown(evaluation.importance),
-        _figure(evaluation, "importance", "Permutation importance"),
-        _figure(evaluation, "shap", "SHAP summary"),
+        _figure(evaluation, reports_dir, "importance", "Permutation importance"),
+        _figure(evaluation, reports_dir, "shap", "SHAP summary"),
         "## Where the model goes wrong\n",
         "Slices with the highest error rate (categories and numeric quartiles):\n",
         tables.to_markdown(evaluation.slices),
@@ -104,12 +105,12 @@ def render_html(report: str, base: Path) -> str:
     )
 
 
-def write_report(evaluation: Evaluation) -> list[Path]:
+def write_report(evaluation: Evaluation, paths: Paths) -> list[Path]:
     """Write reports/report.md and its self-contained HTML twin."""
-    report = render_markdown(evaluation)
-    paths.REPORT_MD.write_text(report)
-    paths.REPORT_HTML.write_text(render_html(report, paths.REPORTS_DIR))
-    return [paths.REPORT_MD, paths.REPORT_HTML]
+    report = render_markdown(evaluation, paths.reports_dir)
+    paths.report_md.write_text(report)
+    paths.report_html.write_text(render_html(report, paths.reports_dir))
+    return [paths.report_md, paths.report_html]
 
 
 def _package_field(name: str, default: str) -> str:
@@ -213,7 +214,7 @@ and must be investigated before any use that affects people.
 """
 
 
-def write_model_card(evaluation: Evaluation, path: Path = paths.MODEL_CARD) -> Path:
+def write_model_card(evaluation: Evaluation, path: Path) -> Path:
     """Rewrite the model card at the project root."""
     path.write_text(render_model_card(evaluation))
     return path

@@ -1,21 +1,19 @@
 """Cross-validate the model basket, calibrate the best model, pick its threshold, and save it."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 from rich.progress import Progress
-from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold
 
-from . import paths, plots, tables
+from . import plots, tables
 from .config import Settings
+from .cross_validation import cv_metrics, features_and_target, out_of_fold, summarise_folds
 from .data import Split, fingerprint
-from .features import FeatureSchema, align, infer_schema
+from .features import infer_schema
 from .metrics import METRICS, best_f1_threshold, score
 from .models import build_basket
 from .persistence import ModelMetadata, save_metadata, save_model
@@ -29,46 +27,6 @@ class TrainingResult:
     model: CalibratedClassifierCV
     metadata: ModelMetadata
     cv_table: pd.DataFrame
-
-
-def features_and_target(
-    frame: pd.DataFrame, target: str, schema: FeatureSchema
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The model's input columns and the 0/1 target as an array."""
-    features, _ = align(frame.drop(columns=target), schema)
-    return features, frame[target].to_numpy()
-
-
-def out_of_fold(
-    estimator: object,
-    features: pd.DataFrame,
-    target: np.ndarray,
-    folds: StratifiedKFold,
-    on_fold: Callable[[], None],
-) -> tuple[np.ndarray, list[dict[str, float]]]:
-    """Fit a fresh copy per fold; return every row's prediction from the fold that held it out."""
-    probability = np.zeros(len(target))
-    fold_scores = []
-    for train_rows, validation_rows in folds.split(features, target):
-        model = clone(estimator).fit(features.iloc[train_rows], target[train_rows])
-        probability[validation_rows] = model.predict_proba(features.iloc[validation_rows])[:, 1]
-        fold_scores.append(score(target[validation_rows], probability[validation_rows]))
-        on_fold()
-    return probability, fold_scores
-
-
-def summarise_folds(scores: dict[str, list[dict[str, float]]]) -> pd.DataFrame:
-    """One row per model: each metric's mean and standard deviation across folds, best first."""
-    rows = []
-    for name, fold_scores in scores.items():
-        frame = pd.DataFrame(fold_scores)
-        row: dict[str, object] = {"model": name}
-        for metric in METRICS:
-            row[f"{metric}_mean"] = float(frame[metric].mean())
-            row[f"{metric}_std"] = float(frame[metric].std(ddof=1))
-        rows.append(row)
-    table = pd.DataFrame(rows).sort_values("auroc_mean", ascending=False)
-    return table.set_index("model", drop=False)
 
 
 def train(data: Split, settings: Settings) -> TrainingResult:
@@ -114,10 +72,7 @@ def train(data: Split, settings: Settings) -> TrainingResult:
         target=data.target,
         threshold=threshold,
         feature_schema=schema,
-        cv_metrics={
-            str(name): {column: float(row[column]) for column in cv_table.columns[1:]}
-            for name, row in cv_table.iterrows()
-        },
+        cv_metrics=cv_metrics(cv_table),
         calibrated_oof_metrics=score(target, oof_probability, threshold),
         calibration=config.calibration,
         training_rows=len(data.train),
@@ -140,14 +95,15 @@ def cv_display_table(cv_table: pd.DataFrame) -> pd.DataFrame:
 
 def save_outputs(result: TrainingResult, settings: Settings) -> list[Path]:
     """Write the CV table, its plot, the model and its metadata, and log them all to MLflow."""
-    paths.REPORTS_DIR.mkdir(parents=True, exist_ok=True)
-    tables.write(cv_display_table(result.cv_table), paths.CV_RESULTS_MD)
-    result.cv_table.to_csv(paths.CV_RESULTS_CSV, index=False)
-    figure = plots.cv_comparison(result.cv_table, paths.FIGURES_DIR / "cv_comparison.png")
-    model_file = save_model(result.model)
+    paths = settings.paths
+    tables.write(cv_display_table(result.cv_table), paths.cv_results_md)
+    # The CSV keeps the numbers as numbers, for spreadsheets; the Markdown is for people.
+    result.cv_table.to_csv(paths.cv_results_csv, index=False)
+    figure = plots.cv_comparison(result.cv_table, paths.figures_dir / "cv_comparison.png")
+    model_file = save_model(result.model, paths.models_dir)
 
     metadata = result.metadata
-    with start_run("train", tags={"stage": "train"}) as run:
+    with start_run(settings, "train", tags={"stage": "train"}) as run:
         mlflow.log_params(
             {
                 "best_model": metadata.model_name,
@@ -170,9 +126,9 @@ def save_outputs(result: TrainingResult, settings: Settings) -> list[Path]:
             | {f"oof_calibrated.{k}": v for k, v in metadata.calibrated_oof_metrics.items()}
         )
         metadata = metadata.model_copy(update={"mlflow_run_id": run.info.run_id})
-        metadata_file = save_metadata(metadata)
-        for path in (paths.CV_RESULTS_MD, paths.CV_RESULTS_CSV, figure):
+        metadata_file = save_metadata(metadata, paths.models_dir)
+        for path in (paths.cv_results_md, paths.cv_results_csv, figure):
             mlflow.log_artifact(str(path), artifact_path="reports")
         mlflow.log_artifact(str(model_file), artifact_path="model")
         mlflow.log_artifact(str(metadata_file), artifact_path="model")
-    return [paths.CV_RESULTS_MD, paths.CV_RESULTS_CSV, figure, model_file, metadata_file]
+    return [paths.cv_results_md, paths.cv_results_csv, figure, model_file, metadata_file]
