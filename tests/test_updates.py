@@ -51,12 +51,12 @@ from ml_milestones.releases import (
     tree,
 )
 from ml_milestones.releases import last_release as last_release_of
-from ml_milestones.shared_stubs import SHARED_STUBS
+from ml_milestones.shared_stubs import EXTENDED_BASES, SHARED_STUBS
 from ml_milestones.update import conflicted_files, update_command
 
 TYPES = project_types()
 
-# Shared partials every type includes (see SHARED_STUBS), so one edit reaches every type.
+# Shared files every type includes or extends (see shared_stubs), so one edit reaches every type.
 NOXFILE = "templates/_shared/noxfile.py.jinja"
 README = "templates/_shared/README.md.jinja"
 TRACKING = "templates/_shared/src/tracking.py"
@@ -137,8 +137,9 @@ def run_update_command(project: Path, **kwargs: Any) -> tuple[int, str]:
 
 
 def test_template_edits_reach_every_type() -> None:
-    """The partials the scenarios edit are included by every type, so every type is tested."""
-    partials = {f"templates/_shared/{partial}" for partial in SHARED_STUBS.values()}
+    """The partials the scenarios edit are in every type, so every type is tested."""
+    shared = [*SHARED_STUBS.values(), *EXTENDED_BASES.values()]
+    partials = {f"templates/_shared/{partial}" for partial in shared}
     assert {NOXFILE, README, TRACKING} <= partials
 
 
@@ -427,6 +428,9 @@ class UserEdit:
     path: str  # relative to the project; {package} is the package name
     appended: str
     changed: tuple[str, str] | None = None  # (the line's start as generated, as the user has it)
+    # paths.py is generated up to release 0.2.0 only (its paths are settings since): the user
+    # edits it where the project has it.
+    where_generated: bool = False
 
     def relpath(self, project: Path) -> str:
         return self.path.format(package=answers(project)["package_name"])
@@ -495,7 +499,7 @@ USER_EDITS = [
         ),
     ),
     UserEdit("src/{package}/cli.py", _user_function("user_cli_note")),
-    UserEdit("src/{package}/paths.py", _user_function("user_exports_dir")),
+    UserEdit("src/{package}/paths.py", _user_function("user_exports_dir"), where_generated=True),
     UserEdit(
         "tests/conftest.py",
         "\n\n@pytest.fixture\n"
@@ -544,13 +548,23 @@ def take_template_side(path: Path) -> None:
     path.write_text("".join(kept))
 
 
+def user_edits(project: Path) -> list[UserEdit]:
+    """The USER_EDITS this project has the files for."""
+    return [
+        edit
+        for edit in USER_EDITS
+        if not edit.where_generated or (project / edit.relpath(project)).exists()
+    ]
+
+
 def edit_as_the_user(project: Path) -> dict[str, list[str]]:
-    """Make USER_EDITS in `project` and commit them; return the lines written, per file."""
-    for edit in USER_EDITS:
+    """Make the user's edits in `project` and commit them; return the lines written, per file."""
+    edits = user_edits(project)
+    for edit in edits:
         edit.apply(project)
         assert edit.is_applied(project)
     git_save(project, "The user's edits")
-    return {edit.relpath(project): edit.written(project) for edit in USER_EDITS}
+    return {edit.relpath(project): edit.written(project) for edit in edits}
 
 
 def check_and_resolve_conflicts(project: Path, written: dict[str, list[str]]) -> list[str]:
@@ -580,14 +594,15 @@ def check_and_resolve_conflicts(project: Path, written: dict[str, list[str]]) ->
     if conflicted:
         git(project, "add", "--", *conflicted)
     assert conflicted_files(project) == []
-    assert [edit.relpath(project) for edit in USER_EDITS if not edit.is_applied(project)] == []
+    edited = [edit for edit in USER_EDITS if edit.relpath(project) in written]
+    assert [edit.relpath(project) for edit in edited if not edit.is_applied(project)] == []
     return conflicted
 
 
 def test_user_edits_survive_a_restructure_with_conflicts(template: Path, project: Path) -> None:
     """The checks of scenario 10, made to bite: the template changes what the user changed.
 
-    The template changes the user's setting line and appends to paths.py as the user did (two
+    The template changes the user's setting line and appends to config.py as the user did (two
     conflicts, both over the user's lines), and puts a line at the top of cli.py (merges).
     """
     written = edit_as_the_user(project)
@@ -595,7 +610,7 @@ def test_user_edits_survive_a_restructure_with_conflicts(template: Path, project
     generated = "    min_rows: int = Field(default=100, ge=20)"
     assert USER_EDITS[0].changed and generated.startswith(USER_EDITS[0].changed[0])
     replace_line(template / source / "config.py.jinja", generated, generated.replace("20", "30"))
-    append(template / source / "paths.py", '\n\nSCRATCH_DIR = Path("scratch")')
+    append(template / source / "config.py.jinja", '\n\nSCRATCH_DIR_NAME = "scratch"')
     top = first_line(template / source / "cli.py")
     replace_line(template / source / "cli.py", top, f"{TEMPLATE_LINE}\n{top}")
     git_save(template, "Release", tag=NEXT_TAG)
@@ -604,9 +619,9 @@ def test_user_edits_survive_a_restructure_with_conflicts(template: Path, project
 
     conflicted = check_and_resolve_conflicts(project, written)
     package = f"src/{answers(project)['package_name']}"
-    assert conflicted == [f"{package}/config.py", f"{package}/paths.py"]
+    assert conflicted == [f"{package}/config.py"]
     assert (project / package / "cli.py").read_text().startswith(TEMPLATE_LINE)
-    assert 'SCRATCH_DIR = Path("scratch")' in (project / package / "paths.py").read_text()
+    assert 'SCRATCH_DIR_NAME = "scratch"' in (project / package / "config.py").read_text()
     config = (project / package / "config.py").read_text().splitlines()
     assert "    min_rows: int = Field(default=150, ge=30)" in config
     results = run_checks(project, select(["lint"]))

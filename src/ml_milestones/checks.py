@@ -112,7 +112,12 @@ class NoxSession(Check):
     session: ClassVar[str]
 
     def commands(self, project: Path) -> list[list[str]]:
-        return [[sys.executable, "-m", "nox", "--non-interactive", "-s", self.session]]
+        nox = [sys.executable, "-m", "nox", "--non-interactive", "-s", self.session]
+        # A project's nox sessions install from uv.lock and, under CI, refuse to create it: a
+        # check run alone (`--only lint`) locks first, as the project's first local run does.
+        if not (project / "uv.lock").exists():
+            return [[which("uv"), "lock"], nox]
+        return [nox]
 
 
 class Lint(NoxSession):
