@@ -428,9 +428,6 @@ class UserEdit:
     path: str  # relative to the project; {package} is the package name
     appended: str
     changed: tuple[str, str] | None = None  # (the line's start as generated, as the user has it)
-    # paths.py is generated up to release 0.2.0 only (its paths are settings since): the user
-    # edits it where the project has it.
-    where_generated: bool = False
 
     def relpath(self, project: Path) -> str:
         return self.path.format(package=answers(project)["package_name"])
@@ -499,7 +496,7 @@ USER_EDITS = [
         ),
     ),
     UserEdit("src/{package}/cli.py", _user_function("user_cli_note")),
-    UserEdit("src/{package}/paths.py", _user_function("user_exports_dir"), where_generated=True),
+    UserEdit("src/{package}/paths.py", _user_function("user_exports_dir")),
     UserEdit(
         "tests/conftest.py",
         "\n\n@pytest.fixture\n"
@@ -548,18 +545,9 @@ def take_template_side(path: Path) -> None:
     path.write_text("".join(kept))
 
 
-def user_edits(project: Path) -> list[UserEdit]:
-    """The USER_EDITS this project has the files for."""
-    return [
-        edit
-        for edit in USER_EDITS
-        if not edit.where_generated or (project / edit.relpath(project)).exists()
-    ]
-
-
 def edit_as_the_user(project: Path) -> dict[str, list[str]]:
     """Make the user's edits in `project` and commit them; return the lines written, per file."""
-    edits = user_edits(project)
+    edits = USER_EDITS
     for edit in edits:
         edit.apply(project)
         assert edit.is_applied(project)

@@ -16,6 +16,8 @@ _LEAKY_VARIABLES = (
     "PYTHONPATH",
     "PYTHONHOME",
     "UV_PROJECT_ENVIRONMENT",
+    # nox points uv at its session's interpreter; a project locks and syncs with its own Python.
+    "UV_PYTHON",
 )
 
 

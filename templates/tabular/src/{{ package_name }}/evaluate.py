@@ -7,11 +7,12 @@ import mlflow
 import pandas as pd
 
 from . import explain, fairness, plots, slices
-from .config import Paths, Settings
+from .config import Settings
 from .cross_validation import features_and_target
 from .data import fingerprint, load_split
 from .errors import MissingArtifactError, UserError
 from .metrics import score
+from .paths import Paths
 from .persistence import ModelMetadata, load_metadata, load_model
 from .tracking import start_run
 

@@ -10,9 +10,9 @@ import markdown
 import pandas as pd
 
 from . import PROJECT_NAME, tables
-from .config import Paths
 from .evaluate import Evaluation
 from .metrics import METRICS
+from .paths import Paths
 from .train import cv_display_table
 
 SAMPLE_SOURCE = "bundled sample"
