@@ -82,6 +82,9 @@ def demo(session: nox.Session) -> None:
     shutil.rmtree(destination, ignore_errors=True)
     session.run("ml-milestones", "render", variant.id, str(destination))
     session.chdir(destination)
+    # The project's first `uvx nox` creates its uv.lock; lock explicitly so this also works
+    # where CI is set (the project's sessions refuse to create a lock under CI).
+    session.run("uv", "lock", external=True)
     session.run("nox", "-s", "demo", external=True)
     session.log(f"The project, its report and model card are in {destination}")
 
