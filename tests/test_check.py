@@ -13,7 +13,7 @@ from ml_milestones.cli import app
 from ml_milestones.render import render
 from ml_milestones.variants import get_variant
 
-STATIC = ["actionlint", "workflow-schema", "hadolint"]
+STATIC = ["actionlint", "workflow-schema", "zizmor", "hadolint"]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,18 @@ def test_broken_files_fail_their_checks(project: Path, tmp_path: Path) -> None:
     assert results["hadolint"]["status"] == "fail"
     assert "DL3002" in str(results["hadolint"]["detail"])  # last USER should not be root
     assert results["workflow-schema"]["status"] == "fail"
+    assert results["zizmor"]["status"] == "fail"  # a workflow it cannot read is not audited
+
+
+def test_zizmor_finds_a_template_injection(tmp_path: Path) -> None:
+    broken = render(get_variant("tabular-defaults"), tmp_path / "broken")
+    # A pull request's title expanded into a shell script: code injection.
+    update = broken / ".github" / "workflows" / "template-update.yml"
+    injected = 'echo "${{ github.event.pull_request.title }}"'
+    update.write_text(update.read_text().replace('echo "$result"', injected, 1))
+    exit_code, results = check_json(broken, "zizmor")
+    assert exit_code == 1
+    assert "template-injection" in str(results["zizmor"]["detail"])
 
 
 def test_check_never_writes_into_the_project(project: Path) -> None:

@@ -191,6 +191,20 @@ class DependabotSchema(Check):
         return [[which("check-jsonschema"), *schema, ".github/dependabot.yml"]]
 
 
+class Zizmor(Check):
+    """`.github` passes zizmor's offline security audits: no template injection, no broad token
+    permission, no persisted credential, actions pinned as `.github/zizmor.yml` requires."""
+
+    id, name = "MM204", "zizmor"
+
+    def applies(self, project: Path) -> str | None:
+        return None if (project / ".github").is_dir() else "no .github folder"
+
+    def commands(self, project: Path) -> list[list[str]]:
+        # A file zizmor cannot parse is an error, not a file silently left unaudited.
+        return [[which("zizmor"), "--offline", "--no-progress", "--strict-collection", ".github"]]
+
+
 class Hadolint(Check):
     """Every Dockerfile passes hadolint with no finding, info level included."""
 
@@ -234,6 +248,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     Actionlint(),
     WorkflowSchema(),
     DependabotSchema(),
+    Zizmor(),
     Hadolint(),
     PreCommit(),
     Lock(),
