@@ -19,10 +19,18 @@ from ml_milestones.variants import VARIANTS, Variant
 CONTRACT_FILES = [
     ".copier-answers.yml",
     ".dockerignore",
+    ".editorconfig",
+    ".github/ISSUE_TEMPLATE/bug_report.yml",
+    ".github/ISSUE_TEMPLATE/config.yml",
+    ".github/ISSUE_TEMPLATE/feature_request.yml",
+    ".github/pull_request_template.md",
     ".github/workflows/ci.yml",
+    ".github/workflows/security.yml",
     ".github/workflows/template-update.yml",
+    ".github/zizmor.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
+    "CONTRIBUTING.md",
     "Dockerfile",
     "LICENSE",
     "MODEL_CARD.md",
@@ -104,6 +112,23 @@ def test_text_files_end_cleanly(rendered: tuple[Variant, Path]) -> None:
         if any(line != line.rstrip() for line in text.splitlines()):
             problems.append(f"{path.relative_to(project)}: trailing whitespace")
     assert not problems, "\n".join(problems)
+
+
+def test_workflows_grant_each_job_only_its_permissions(rendered: tuple[Variant, Path]) -> None:
+    """No workflow-wide token permission, none left to GitHub's defaults, no persisted token,
+    and CI runs the official zizmor action."""
+    variant, project = rendered
+    uses = []
+    for path in sorted((project / ".github" / "workflows").glob("*.yml")):
+        workflow = yaml.safe_load(path.read_text())
+        assert workflow["permissions"] == {}, f"{variant.id}: {path.name}"
+        for name, job in workflow["jobs"].items():
+            assert "permissions" in job, f"{variant.id}: {path.name} job {name}"
+            for step in job["steps"]:
+                uses.append((path.name, step.get("uses", "")))
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False, f"{path.name} {name}"
+    assert any(f == "ci.yml" and u.startswith("zizmorcore/zizmor-action@v") for f, u in uses)
 
 
 def test_license_matches_the_answer(rendered: tuple[Variant, Path]) -> None:
