@@ -1,5 +1,6 @@
 """Tables as Markdown (for reports) and CSV (for spreadsheets)."""
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -10,11 +11,11 @@ def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
 
     def cell(value: object) -> str:
         if isinstance(value, float):
-            return "" if pd.isna(value) else f"{value:.{digits}f}"
+            return "" if math.isnan(value) else f"{value:.{digits}f}"
         return str(value).replace("|", "\\|")
 
     header = "| " + " | ".join(str(column) for column in table.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in table.columns) + " |"
+    rule = "| " + " | ".join("--" for _ in table.columns) + " |"
     rows = [
         "| " + " | ".join(cell(value) for value in row) + " |" for row in table.itertuples(False)
     ]
