@@ -135,7 +135,7 @@ def render_model_card(evaluation: Evaluation) -> str:
         for name, label in METRICS.items()
     )
     slices = "\n".join(
-        f"- `{row.column}` = {row.slice}: error rate {row.error_rate:.2f} over {row.support} rows"
+        f"- `{row.column}` = `{row.slice}`: error rate {row.error_rate:.2f} over {row.support} rows"
         for row in evaluation.slices.head(3).itertuples()
     )
     if evaluation.fairness is not None:
