@@ -22,6 +22,8 @@ PACKAGE = __name__.rpartition(".")[0]
 # A text column counts as numeric-looking, and its stray values as typos, when most cells parse.
 NUMERIC_LOOKING_SHARE = 0.8
 BAD_VALUES_SHOWN = 5
+# The models are binary classifiers: the target must have exactly this many values.
+BINARY_CLASSES = 2
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def validate(frame: pd.DataFrame, target: str, min_rows: int) -> pd.DataFrame:
             "fill in their labels."
         )
     classes = sorted(frame[target].unique())
-    if len(classes) != 2:
+    if len(classes) != BINARY_CLASSES:
         raise DataValidationError(
             f"Target column '{target}' has {len(classes)} distinct value(s) "
             f"({', '.join(map(str, classes[:5]))}); a binary classifier needs exactly two."

@@ -1,8 +1,20 @@
 """Tables as Markdown (for reports) and CSV (for spreadsheets)."""
 
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
+
+# What Markdown could read as emphasis or a link: `*`, brackets (a quartile such as
+# "(54.0, 61.0]"), and `_` at the edge of a word ("missing_%"). Escaped the way mdformat writes
+# them, so a written report is already formatted.
+MARKUP = re.compile(r"[*\[\]]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def escape(text: str) -> str:
+    """Text for a Markdown table cell: shown as written, never read as markup."""
+    return MARKUP.sub(lambda match: "\\" + match.group(0), text.replace("|", "\\|"))
 
 
 def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
@@ -10,11 +22,11 @@ def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
 
     def cell(value: object) -> str:
         if isinstance(value, float):
-            return "" if pd.isna(value) else f"{value:.{digits}f}"
-        return str(value).replace("|", "\\|")
+            return "" if math.isnan(value) else f"{value:.{digits}f}"
+        return escape(str(value))
 
-    header = "| " + " | ".join(str(column) for column in table.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in table.columns) + " |"
+    header = "| " + " | ".join(escape(str(column)) for column in table.columns) + " |"
+    rule = "| " + " | ".join("--" for _ in table.columns) + " |"
     rows = [
         "| " + " | ".join(cell(value) for value in row) + " |" for row in table.itertuples(False)
     ]

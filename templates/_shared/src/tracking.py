@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mlflow
 
 from . import PROJECT_NAME, __version__
-from .settings import ProjectSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from .settings import ProjectSettings
 
 
 def git_commit(folder: Path) -> str | None:

@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import numpy as np
@@ -189,7 +190,8 @@ def _summary(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+# The routes are closures over this app's state, so one function defines them all (PLR0915).
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:  # noqa: PLR0915
     """Build the app for the model at MODEL_URI; the model itself loads at start-up."""
     settings = settings or load_service_settings()
     logs.configure(settings.log_level)
@@ -263,7 +265,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:
         detail = str(error.detail)
-        if error.status_code == 400:
+        if error.status_code == HTTPStatus.BAD_REQUEST:
             # FastAPI's 400 means the body could not be read as JSON at all; say how to fix it.
             detail += ": send a UTF-8 JSON body with Content-Type: application/json"
         return JSONResponse(

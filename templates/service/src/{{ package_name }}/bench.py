@@ -4,6 +4,7 @@ import asyncio
 import json
 import time
 from dataclasses import asdict, dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ async def drive(
                 began = time.perf_counter()
                 try:
                     response = await client.post(url, json=body)
-                    ok = response.status_code == 200
+                    ok = response.status_code == HTTPStatus.OK
                 except httpx.HTTPError:
                     ok = False
                 if ok:

@@ -129,7 +129,8 @@ def serve() -> None:
         load_service_settings()
     argv = gunicorn_argv()
     # exec, not a child process: gunicorn gets the signals (SIGTERM for a graceful stop) itself.
-    os.execvp(argv[0], argv)
+    # The arguments are a list built by gunicorn_argv(), so no shell is wanted (S606).
+    os.execvp(argv[0], argv)  # noqa: S606
 
 
 @app.command()

@@ -49,7 +49,7 @@ if workers > 1 and not os.environ.get(PROMETHEUS_MULTIPROC_ENV):
 from prometheus_client import multiprocess  # noqa: E402
 
 
-def child_exit(server: Any, worker: Any) -> None:
+def child_exit(_server: Any, worker: Any) -> None:
     """Drop a finished worker's live gauges from the metrics the others report."""
     if os.environ.get(PROMETHEUS_MULTIPROC_ENV):
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

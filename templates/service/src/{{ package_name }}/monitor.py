@@ -1,5 +1,6 @@
 """Compare logged inputs with the training rows and write a drift report with plots."""
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,9 +97,11 @@ def report_markdown(table: pd.DataFrame, rows: int, log: Path, config: MonitorCo
     lines = [
         "# Drift report",
         "",
-        f"{rows} logged predictions from `{log}` against the training rows. Thresholds: PSI "
-        f"> {config.max_psi}, KS > {config.max_ks}, missing rate up by more than "
-        f"{config.max_missing_increase:.0%}.",
+        (
+            f"{rows} logged predictions from `{log}` against the training rows. Thresholds: PSI "
+            f"> {config.max_psi}, KS > {config.max_ks}, missing rate up by more than "
+            f"{config.max_missing_increase:.0%}."
+        ),
         "",
         verdict,
         "",
@@ -109,9 +112,14 @@ def report_markdown(table: pd.DataFrame, rows: int, log: Path, config: MonitorCo
     return "\n".join(lines)
 
 
+def _statistic(value: float) -> str:
+    """A statistic rounded for reading; "-" where it was not computed (NaN)."""
+    return "-" if math.isnan(value) else f"{value:.3f}"
+
+
 def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     """One row per feature, as people read it: rounded statistics and the reason for a flag."""
-    ks = table["ks_statistic"].map(lambda value: "-" if pd.isna(value) else f"{value:.3f}")
+    ks = table["ks_statistic"].map(_statistic)
     missing = [
         f"{before:.0%} → {after:.0%}"
         for before, after in zip(table["missing_reference"], table["missing_current"], strict=True)

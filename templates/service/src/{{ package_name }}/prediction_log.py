@@ -57,7 +57,7 @@ class PredictionLog:
         request_id: str,
     ) -> None:
         """Log one request's records, if it is sampled; the whole batch or none of it."""
-        if self.listener is None or random.random() >= self.sample_rate:
+        if self.listener is None or random.random() >= self.sample_rate:  # noqa: S311 (sampling)
             return
         time = datetime.now(UTC).isoformat(timespec="milliseconds")
         for record, prediction in zip(records, predictions, strict=True):

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http import HTTPStatus
 from pathlib import Path
 
 import httpx
@@ -38,7 +39,7 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float)
         if process.poll() is not None:
             raise UserError(f"The server exited with code {process.returncode} at start-up.")
         try:
-            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == HTTPStatus.OK:
                 return
         except httpx.TransportError:
             pass

@@ -74,9 +74,9 @@ def evaluate(settings: Settings, fairness_column: str | None = None) -> Evaluati
             )
         except UserError:
             raise
-        except Exception as error:
-            # SHAP has no explainer for some models (the dummy baseline, for one) and raises
-            # its own error types; the rest of the evaluation is still worth writing.
+        # SHAP has no explainer for some models (the dummy baseline, for one) and raises its
+        # own error types (BLE001); the rest of the evaluation is still worth writing.
+        except Exception as error:  # noqa: BLE001
             notes.append(f"No SHAP plot for the {metadata.model_name} model: {error}")
 
     all_slices = slices.slice_table(features, target, probability, predicted, schema)

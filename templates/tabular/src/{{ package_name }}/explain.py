@@ -11,6 +11,9 @@ from sklearn.inspection import permutation_importance
 from . import ENV_PREFIX, plotting
 from .errors import UserError
 
+# SHAP values of a two-column probability: rows x features x classes.
+PER_CLASS_NDIM = 3
+
 SHAP_ROWS = 200
 
 
@@ -56,7 +59,8 @@ def shap_summary(model: Any, features: pd.DataFrame, path: Path, seed: int) -> P
     # rounding alone.
     exact = {"check_additivity": False} if isinstance(explainer, shap.TreeExplainer) else {}
     explanation = explainer(transformed, **exact)
-    if explanation.values.ndim == 3:
+    # `.values` here is a shap Explanation's array, not a pandas one.
+    if explanation.values.ndim == PER_CLASS_NDIM:  # noqa: PD011
         # Explainers of two-column probabilities return both classes; keep the positive one.
         explanation = explanation[..., 1]
     # The one use of pyplot (see plotting.py): shap draws on its current figure. The Agg

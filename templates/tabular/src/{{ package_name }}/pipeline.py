@@ -2,11 +2,13 @@
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from . import data, eda, evaluate, report, train
 from .config import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEMO_ROWS = 25
 

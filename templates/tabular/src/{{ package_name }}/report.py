@@ -51,9 +51,12 @@ def render_markdown(evaluation: Evaluation, reports_dir: Path) -> str:
     meta = evaluation.metadata
     parts = [
         f"# {PROJECT_NAME}: evaluation report\n",
-        f"Model **{meta.model_name}**, calibrated ({meta.calibration}), trained on "
-        f"{meta.training_rows} rows and evaluated on {evaluation.holdout_rows} held-out rows. "
-        f"Decision threshold **{meta.threshold:.3f}** (highest F1 on out-of-fold predictions).\n",
+        (
+            f"Model **{meta.model_name}**, calibrated ({meta.calibration}), trained on "
+            f"{meta.training_rows} rows and evaluated on {evaluation.holdout_rows} held-out "
+            f"rows. Decision threshold **{meta.threshold:.3f}** (highest F1 on out-of-fold "
+            "predictions).\n"
+        ),
         "## Held-out metrics\n",
         metrics_table(evaluation.metrics),
         _figure(evaluation, reports_dir, "roc", "ROC curve"),
@@ -132,7 +135,7 @@ def render_model_card(evaluation: Evaluation) -> str:
         for name, label in METRICS.items()
     )
     slices = "\n".join(
-        f"- `{row.column}` = {row.slice}: error rate {row.error_rate:.2f} over {row.support} rows"
+        f"- `{row.column}` = `{row.slice}`: error rate {row.error_rate:.2f} over {row.support} rows"
         for row in evaluation.slices.head(3).itertuples()
     )
     if evaluation.fairness is not None:
@@ -174,7 +177,7 @@ mean AUROC, **{meta.model_name}**, was calibrated ({meta.calibration}, cross-val
 ## Metrics
 
 | metric | cross-validation (mean ± std) | held-out |
-| --- | --- | --- |
+| -- | -- | -- |
 {cv_lines}
 
 Cross-validation scores the uncalibrated model at threshold 0.5; held-out scores the calibrated
