@@ -20,6 +20,7 @@ from typing import ClassVar
 from . import process
 from .git_repos import working_tree_files
 from .process import tail
+from .site_links import dead_links
 from .tools import run, which
 
 # Left behind by earlier runs; never part of what CI would see in a fresh clone.
@@ -144,6 +145,19 @@ class Demo(NoxSession):
     id, name, session = "MM104", "demo", "demo"
 
 
+class ResultsSite(NoxSession):
+    """`nox -s site` passes, and the results site it builds in `site/` (README, reports, model
+    card, figures) has a home page and no link or image that leads to nothing."""
+
+    id, name, session = "MM105", "site", "site"
+
+    def verify(self, project: Path, seconds: float) -> CheckResult:
+        dead = dead_links(project / "site")
+        if dead:
+            return CheckResult(self.id, self.name, "fail", seconds, "\n".join(dead))
+        return CheckResult(self.id, self.name, "pass", seconds)
+
+
 def _workflows(project: Path) -> list[str]:
     folder = project / ".github" / "workflows"
     return (
@@ -256,6 +270,7 @@ ALL_CHECKS: tuple[Check, ...] = (
     Typecheck(),
     Tests(),
     Demo(),
+    ResultsSite(),
 )
 
 

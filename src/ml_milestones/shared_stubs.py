@@ -44,8 +44,13 @@ SHARED_STUBS: dict[str, str] = {
     "src/{{ package_name }}/tables.py.jinja": "src/tables.py",
     "src/{{ package_name }}/plotting.py.jinja": "src/plotting.py",
     "src/{{ package_name }}/tracking.py.jinja": "src/tracking.py",
+    "src/{{ package_name }}/site.py.jinja": "src/site.py",
+    "docs/index.md.jinja": "docs/index.md.jinja",
+    "docs/site.css.jinja": "docs/site.css",
+    ".github/workflows/site.yml.jinja": "github/workflows/site.yml.jinja",
     "tests/fixtures.py.jinja": "tests/fixtures.py.jinja",
     "tests/test_settings.py.jinja": "tests/test_settings.py.jinja",
+    "tests/test_site.py.jinja": "tests/test_site.py.jinja",
 }
 
 # Path in the type folder -> the shared base template it extends with its own blocks.

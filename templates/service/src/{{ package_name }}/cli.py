@@ -179,6 +179,18 @@ def bench(
 
 
 @app.command()
+def site() -> None:
+    """Build the results site in site/ from the latest reports: run `demo` first."""
+    from .site import Page, build_for
+
+    with user_errors():
+        paths = load_settings().paths
+        reports = [Page("Evaluation", paths.evaluation_md), Page("Drift", paths.drift_md)]
+        built = build_for(paths, reports)
+    console.print(f"[bold]Results site[/]: {built.summary()}")
+
+
+@app.command()
 def demo() -> None:
     """Train, gate, start the service on 127.0.0.1, send requests, show metrics, check drift."""
     import httpx
@@ -227,7 +239,8 @@ def demo() -> None:
     console.print(
         Panel(
             f"Model card: {shown(paths.model_card)}\n"
-            f"Drift report: {shown(paths.drift_dir / 'drift.md')} "
+            f"Evaluation: {shown(paths.evaluation_md)}\n"
+            f"Drift report: {shown(paths.drift_md)} "
             f"({'stable' if stable else 'drift found'})\n"
             f"Serve it: {PROJECT_NAME} serve, or docker compose up\n"
             f"Finished in {time.perf_counter() - started:.1f} s",

@@ -78,10 +78,55 @@ def save(evaluation: Evaluation, settings: Settings) -> list[Path]:
         "failures": evaluation.failures,
     }
     paths.evaluation_json.write_text(json.dumps(summary, indent=2) + "\n")
+    paths.evaluation_md.write_text(evaluation_markdown(evaluation, settings.evaluate))
     return [
         paths.evaluation_json,
+        paths.evaluation_md,
         write_model_card(evaluation, settings.evaluate, paths.model_card),
     ]
+
+
+def metrics_table(evaluation: Evaluation) -> str:
+    """Held-out metrics beside the out-of-fold ones the model was chosen by."""
+    oof = evaluation.metadata.calibrated_oof_metrics
+    return tables.to_markdown(
+        pd.DataFrame(
+            {
+                "metric": list(METRICS.values()),
+                "held-out": [evaluation.metrics[name] for name in METRICS],
+                "out-of-fold (training)": [oof[name] for name in METRICS],
+            }
+        )
+    )
+
+
+def evaluation_markdown(evaluation: Evaluation, config: EvaluateConfig) -> str:
+    """The gate's verdict first, then the metrics and the thresholds they were held to."""
+    verdict = (
+        "**The gate passed: the model may ship.**"
+        if evaluation.passed
+        else "**The gate failed:** " + " ".join(evaluation.failures)
+    )
+    meta = evaluation.metadata
+    return "\n".join(
+        [
+            "# Offline evaluation",
+            "",
+            (
+                f"The {meta.model_name.replace('_', ' ')} model for `{meta.target}`, scored on "
+                f"{evaluation.rows} rows of the {evaluation.source} before it is served."
+            ),
+            "",
+            verdict,
+            "",
+            metrics_table(evaluation),
+            (
+                f"Gate: AUROC ≥ {config.min_auroc}, F1 ≥ {config.min_f1}, Brier ≤ "
+                f"{config.max_brier} (settings `{ENV_PREFIX}EVALUATE__*`)."
+            ),
+            "",
+        ]
+    )
 
 
 def write_model_card(evaluation: Evaluation, config: EvaluateConfig, path: Path) -> Path:
@@ -92,15 +137,7 @@ def write_model_card(evaluation: Evaluation, config: EvaluateConfig, path: Path)
         text = path.read_text()
         start = text.find("## Intended use")
         kept = text[start:].split("\n## Model", 1)[0].rstrip() + "\n\n" if start >= 0 else ""
-    metrics = tables.to_markdown(
-        pd.DataFrame(
-            {
-                "metric": list(METRICS.values()),
-                "held-out": [evaluation.metrics[name] for name in METRICS],
-                "out-of-fold (training)": [meta.calibrated_oof_metrics[name] for name in METRICS],
-            }
-        )
-    )
+    metrics = metrics_table(evaluation)
     verdict = "passed." if evaluation.passed else "FAILED: " + " ".join(evaluation.failures)
     card = f"""# Model card: {meta.model_name} for `{meta.target}`
 

@@ -78,7 +78,7 @@ def monitor(settings: Settings, log: Path) -> DriftReport:
     csv = drift_dir / "drift.csv"
     table.to_csv(csv, index=False)
     figure = plots.drift_grid(profiles, current, table, drift_dir / "drift.png")
-    markdown = drift_dir / "drift.md"
+    markdown = paths.drift_md
     markdown.write_text(report_markdown(table, len(current), log, config))
     drifted = table.loc[table["drifted"], "feature"].tolist()
     return DriftReport(

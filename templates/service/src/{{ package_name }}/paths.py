@@ -18,8 +18,16 @@ class Paths(ProjectPaths):
         return self.reports_dir / "evaluation.json"
 
     @property
+    def evaluation_md(self) -> Path:
+        return self.reports_dir / "evaluation.md"
+
+    @property
     def drift_dir(self) -> Path:
         return self.reports_dir / "drift"
+
+    @property
+    def drift_md(self) -> Path:
+        return self.drift_dir / "drift.md"
 
     @property
     def bench_json(self) -> Path:

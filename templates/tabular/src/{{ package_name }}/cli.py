@@ -150,6 +150,17 @@ def predict(
 
 
 @app.command()
+def site() -> None:
+    """Build the results site in site/ from the latest reports: run `demo` first."""
+    from .site import Page, build_for
+
+    with user_errors():
+        paths = load_settings().paths
+        built = build_for(paths, [Page("Report", paths.report_html)])
+    console.print(f"[bold]Results site[/]: {built.summary()}")
+
+
+@app.command()
 def demo(fast: FastOption = False) -> None:
     """Run every stage on the bundled sample data, then score a few held-out rows."""
     from . import pipeline
