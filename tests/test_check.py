@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,15 @@ def test_check_refuses_a_folder_that_is_not_a_project(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", str(tmp_path)])
     assert result.exit_code == 2
     assert "pyproject.toml" in result.stdout
+
+
+def test_the_site_check_reuses_the_demo_it_follows(project: Path, tmp_path: Path) -> None:
+    site = next(check for check in ALL_CHECKS if check.name == "site")
+    alone = site.commands(project)
+    assert alone[-1][-2:] == ["-s", "site"]  # the demo, then the site, in nox
+    copy = tmp_path / "after-demo"
+    shutil.copytree(project, copy)
+    cli = copy / ".nox" / "demo" / "bin" / "heart-disease-risk"
+    cli.parent.mkdir(parents=True)
+    cli.touch()
+    assert site.commands(copy) == [[str(cli), "site"]]

@@ -18,12 +18,10 @@ from functools import partial
 from pathlib import Path
 from statistics import median
 
-import yaml
-
 from . import process
 from .git_repos import NEXT_TAG, git, make_template_repo, release, render_project, update
 from .paths import TEMPLATE_ROOT, project_types
-from .render import render
+from .render import project_name, render
 from .tools import clean_env
 from .variants import VARIANTS, Variant
 
@@ -53,12 +51,6 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Non
     completed = process.run(command, cwd=cwd, env=env or clean_env(), output="separate")
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed in {cwd}:\n{completed.stdout[-3000:]}")
-
-
-def project_name(project: Path) -> str:
-    """The rendered project's name, which is also its command-line tool."""
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    return str(answers["project_name"])
 
 
 def default_variant(project_type: str) -> Variant:

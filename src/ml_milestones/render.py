@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import copier
+import yaml
 
 from .paths import TEMPLATE_ROOT
 from .variants import Variant
@@ -33,3 +34,9 @@ def render(
         quiet=True,
     )
     return destination
+
+
+def project_name(project: Path) -> str:
+    """The rendered project's name, which is also its command-line tool."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return str(answers["project_name"])
