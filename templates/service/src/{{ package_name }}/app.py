@@ -54,7 +54,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app = FastAPI(
         title=PROJECT_NAME,
         version=__version__,
-        summary=(f"Predicts {state.target} from {len(state.feature_schema.features)} features."),
+        summary=f"Predicts {state.target} from {len(state.feature_schema.features)} features.",
         lifespan=lifespan,
         exception_handlers={
             RequestValidationError: http_errors.validation_error,

@@ -131,6 +131,16 @@ def evaluate(
 
 
 @app.command()
+def gate() -> None:
+    """Fail unless models/ holds the very model `evaluate` passed; the image build runs it."""
+    from .evaluate import check_gate
+
+    with user_errors():
+        version = check_gate(load_settings())
+    console.print(f"[bold green]Gate passed[/] for model {version}.")
+
+
+@app.command()
 def serve() -> None:
     """Run the service as the container does: gunicorn with uvicorn workers, on $HOST:$PORT."""
     from .server import gunicorn_argv
