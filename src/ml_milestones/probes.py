@@ -153,6 +153,10 @@ def probe_api(base: str, log: Log, logs: Callable[[], str]) -> None:
         raise ContainerError(f"POST /v1/predict: expected a `predictions` list: {answer!r}")
 
 
+# What a project of the type runs before `docker build`, as its CI does: the service image is
+# built around the model that `evaluate` passed, which the build copies from models/.
+BEFORE_BUILD: dict[str, list[list[str]]] = {"service": [["train"], ["evaluate"]]}
+
 PROBES: dict[str, Callable[[Running], None]] = {
     "tabular": probe_batch_job,
     "service": probe_http_service,

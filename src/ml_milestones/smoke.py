@@ -16,7 +16,7 @@ from . import compose_stack, process
 from .copier_config import questions
 from .paths import TEMPLATE_ROOT, TEMPLATES_DIR, project_types
 from .podman import BUILD_TIMEOUT_S, ContainerError, Log, Podman
-from .probes import Running, probe_for
+from .probes import BEFORE_BUILD, Running, probe_for
 from .process import tail
 from .render import render
 from .stand_ins import STAND_IN_PYTHON, base_images, ensure_base_image
@@ -119,6 +119,17 @@ def smoke_test(project_type: str, workdir: Path, log: Log = print) -> SmokeResul
         check=True,
         error=ContainerError,
     )
+    # Then what the project's CI runs before its image build (the service's train and gate).
+    for arguments in BEFORE_BUILD.get(project_type, []):
+        log(f"{compose_stack.project_script(project)} {' '.join(arguments)}...")
+        process.run(
+            [which("uv"), "run", "--locked", compose_stack.project_script(project), *arguments],
+            cwd=project,
+            env=clean_env(),
+            timeout=900,
+            check=True,
+            error=ContainerError,
+        )
     dockerfile = project / "Dockerfile"
     if not dockerfile.is_file():
         raise ContainerError(f"{variant.id} rendered no Dockerfile into {project}")

@@ -11,6 +11,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .errors import DataValidationError
 
+# Numbers are scaled, everything else is one-hot encoded.
+FeatureKind = Literal["numeric", "categorical"]
+
 
 class Feature(BaseModel):
     """One input column: its name, its kind, its dtype, and the categories seen in training."""
@@ -18,7 +21,7 @@ class Feature(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
-    kind: Literal["numeric", "categorical"]
+    kind: FeatureKind
     dtype: str
     categories: list[str] = []
 

@@ -6,7 +6,6 @@ import time
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -53,7 +52,7 @@ class Sample:
 
 
 async def drive(
-    url: str, body: dict[str, Any], concurrency: int, seconds: float, max_requests: int
+    url: str, body: dict[str, object], concurrency: int, seconds: float, max_requests: int
 ) -> Sample:
     """`concurrency` clients post `body` back to back until the time or request budget ends."""
     latencies: list[float] = []

@@ -14,6 +14,7 @@ from rich.table import Table
 from . import PROJECT_NAME
 from .config import Settings, load_service_settings, load_settings
 from .console import DataOption, console, create_app, show_written, shown, user_errors
+from .errors import UserError
 
 app = create_app("Train, gate, serve and monitor a classifier behind an HTTP API.")
 
@@ -46,12 +47,22 @@ def do_train(
     )
     show_written(files)
     if register:
-        from .persistence import load_metadata
+        version = do_register(settings, register)
+        console.print(f"Registered as [bold]models:/{register}/{version}[/] in MLflow.")
 
-        run_id = load_metadata(settings.paths.models_dir).mlflow_run_id
-        if run_id:
-            version = training.register(settings, run_id, register)
-            console.print(f"Registered as [bold]models:/{register}/{version}[/] in MLflow.")
+
+def do_register(settings: Settings, name: str) -> str:
+    """Register the model in models/ under `name`, through the MLflow run that logged it."""
+    from . import train as training
+    from .persistence import load_metadata
+
+    run_id = load_metadata(settings.paths.models_dir).mlflow_run_id
+    if not run_id:
+        raise UserError(
+            f"Cannot register the model as {name!r}: {settings.paths.models_dir} names no MLflow "
+            "run, so nothing was logged to register. Run `train --register NAME` again."
+        )
+    return training.register(settings, run_id, name)
 
 
 def do_evaluate(settings: Settings, csv: Path | None) -> bool:
@@ -117,6 +128,16 @@ def evaluate(
         passed = do_evaluate(load_settings(), csv)
     if not passed:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def gate() -> None:
+    """Fail unless models/ holds the very model `evaluate` passed; the image build runs it."""
+    from .evaluate import check_gate
+
+    with user_errors():
+        version = check_gate(load_settings())
+    console.print(f"[bold green]Gate passed[/] for model {version}.")
 
 
 @app.command()

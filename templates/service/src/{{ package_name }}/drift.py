@@ -4,13 +4,13 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .features import FeatureSchema
+from .features import FeatureKind, FeatureSchema
+from .schemas import JsonRecord
 
 # Keeps log(0) out of PSI when a bin is empty on one side.
 EPSILON = 1e-4
@@ -22,7 +22,7 @@ class FeatureReference:
     """One feature's training distribution: bin edges (numeric) or categories, and shares."""
 
     name: str
-    kind: str
+    kind: FeatureKind
     edges: np.ndarray
     categories: list[str]
     shares: np.ndarray
@@ -94,7 +94,7 @@ def compare(profiles: list[FeatureReference], current: pd.DataFrame) -> pd.DataF
     rows = []
     for reference in profiles:
         column = current[reference.name]
-        row: dict[str, Any] = {
+        row: dict[str, str | float] = {
             "feature": reference.name,
             "kind": reference.kind,
             "psi": psi(reference.shares, actual_shares(reference, column)),
@@ -117,14 +117,14 @@ class DriftWindow:
 
     def __init__(self, profiles: list[FeatureReference], size: int, every: int = 50) -> None:
         self.profiles = profiles
-        self.records: deque[dict[str, Any]] = deque(maxlen=size)
+        self.records: deque[JsonRecord] = deque(maxlen=size)
         self.every = every
         self.pending = 0
         # Predictions run in a thread pool; the window is shared by every request of the worker.
         self.lock = threading.Lock()
 
     def add(
-        self, records: Iterable[dict[str, Any]]
+        self, records: Iterable[JsonRecord]
     ) -> tuple[dict[str, float], dict[str, float]] | None:
         """Add records; every `every` of them, return fresh (PSI, missing rate) per feature."""
         with self.lock:

@@ -10,7 +10,9 @@ from . import ENV_PREFIX, tables
 from .config import EvaluateConfig, Settings
 from .cross_validation import features_and_target
 from .data import load_split, read_csv, validate
+from .errors import MissingArtifactError, UserError
 from .metrics import METRICS, score
+from .model_store import model_version
 from .persistence import ModelMetadata, load_metadata, load_model
 
 
@@ -78,12 +80,35 @@ def save(evaluation: Evaluation, settings: Settings) -> list[Path]:
         "failures": evaluation.failures,
     }
     paths.evaluation_json.write_text(json.dumps(summary, indent=2) + "\n")
+    verdict = {"model_version": model_version(paths.models_dir)} | summary
+    paths.gate_json.write_text(json.dumps(verdict, indent=2) + "\n")
     paths.evaluation_md.write_text(evaluation_markdown(evaluation, settings.evaluate))
     return [
         paths.evaluation_json,
+        paths.gate_json,
         paths.evaluation_md,
         write_model_card(evaluation, settings.evaluate, paths.model_card),
     ]
+
+
+def check_gate(settings: Settings) -> str:
+    """The version of the model in models/, if `evaluate` passed it; otherwise say what to run."""
+    paths = settings.paths
+    if not paths.gate_json.is_file():
+        raise MissingArtifactError(
+            f"No gate verdict at {paths.gate_json}: run `train`, then `evaluate`."
+        )
+    verdict = json.loads(paths.gate_json.read_text())
+    version = model_version(paths.models_dir)
+    if verdict.get("model_version") != version:
+        raise UserError(
+            f"The model in {paths.models_dir} ({version}) is not the one `evaluate` judged "
+            f"({verdict.get('model_version')}): run `evaluate` again."
+        )
+    if not verdict.get("passed"):
+        failures = " ".join(verdict.get("failures", []))
+        raise UserError(f"The model in {paths.models_dir} failed the gate: {failures}")
+    return version
 
 
 def metrics_table(evaluation: Evaluation) -> str:

@@ -7,7 +7,7 @@ and has the `child_exit` hook that keeps multi-worker Prometheus metrics correct
 
 import os
 import tempfile
-from typing import Any
+from typing import Protocol
 
 from .config import PROMETHEUS_MULTIPROC_ENV, load_service_settings
 
@@ -25,7 +25,7 @@ accesslog = None
 errorlog = "-"
 loglevel = _settings.log_level.lower()
 # Gunicorn's own messages (start, worker boot, shutdown) in the same JSON lines as the app's.
-logconfig_dict: dict[str, Any] = {
+logconfig_dict: dict[str, object] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": f"{__package__}.logs.JsonFormatter"}},
@@ -49,7 +49,13 @@ if workers > 1 and not os.environ.get(PROMETHEUS_MULTIPROC_ENV):
 from prometheus_client import multiprocess  # noqa: E402
 
 
-def child_exit(_server: Any, worker: Any) -> None:
+class Worker(Protocol):
+    """What the hook reads of gunicorn's worker object."""
+
+    pid: int
+
+
+def child_exit(_server: object, worker: Worker) -> None:
     """Drop a finished worker's live gauges from the metrics the others report."""
     if os.environ.get(PROMETHEUS_MULTIPROC_ENV):
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

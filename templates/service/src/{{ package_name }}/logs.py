@@ -6,7 +6,6 @@ import sys
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
 
 # Set per request by the HTTP middleware; log lines written while serving it carry it.
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
@@ -17,7 +16,7 @@ class JsonFormatter(logging.Formatter):
     """Formats a record as JSON; fields passed as `extra={"fields": {...}}` join the object."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
+        entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,

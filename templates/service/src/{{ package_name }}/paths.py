@@ -14,6 +14,11 @@ class Paths(ProjectPaths):
         return self.data_dir / "prediction_log.jsonl"
 
     @property
+    def gate_json(self) -> Path:
+        # Beside the model it judges, so the image build can check the two belong together.
+        return self.models_dir / "gate.json"
+
+    @property
     def evaluation_json(self) -> Path:
         return self.reports_dir / "evaluation.json"
 

@@ -7,7 +7,8 @@ import queue
 import random
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+
+from .schemas import JsonRecord
 
 LOGGER_NAME = "prediction_log"
 
@@ -50,8 +51,8 @@ class PredictionLog:
 
     def write(
         self,
-        records: list[dict[str, Any]],
-        predictions: list[dict[str, Any]],
+        records: list[JsonRecord],
+        predictions: list[dict[str, float]],
         latency_ms: float,
         model_version: str,
         request_id: str,
@@ -72,9 +73,10 @@ class PredictionLog:
             self.logger.info(json.dumps(entry))
 
 
-def read(path: Path) -> tuple[list[dict[str, Any]], int]:
+def read(path: Path) -> tuple[list[dict[str, object]], int]:
     """The logged entries of a JSONL file, and how many lines could not be parsed."""
-    entries, bad = [], 0
+    entries: list[dict[str, object]] = []
+    bad = 0
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             if not line.strip():

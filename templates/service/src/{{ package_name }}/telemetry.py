@@ -1,7 +1,6 @@
 """Prometheus metrics: requests and latency by route and status, predictions, quality, drift."""
 
 import os
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,7 +124,7 @@ class Telemetry:
 
     def exposition(self) -> tuple[bytes, str]:
         """The metrics in Prometheus' text format, summed over workers when there are several."""
-        registry: Any = self.registry
+        registry = self.registry
         if os.environ.get(PROMETHEUS_MULTIPROC_ENV):
             registry = CollectorRegistry()
             # prometheus-client's multiprocess module has no type annotations.
