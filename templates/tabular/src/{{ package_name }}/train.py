@@ -122,6 +122,7 @@ def prepare_outputs(settings: Settings) -> None:
     from . import tracking
 
     importlib.import_module(".plots", __package__)
+    importlib.import_module("skops.io")
     tracking.use_experiment(settings.tracking_uri)
 
 
