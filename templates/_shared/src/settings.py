@@ -85,6 +85,26 @@ class SettingsGroup(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ColumnRule(BaseModel):
+    """Values of one column that cannot be real measurements, and so mean "missing"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Codes written for "not measured", such as 0 or -999.
+    missing: tuple[float, ...] = ()
+    # Values outside [min, max] are physically impossible.
+    min: float | None = None
+    max: float | None = None
+
+    def describe(self) -> str:
+        parts = [f"= {value:g}" for value in self.missing]
+        if self.min is not None:
+            parts.append(f"< {self.min:g}")
+        if self.max is not None:
+            parts.append(f"> {self.max:g}")
+        return " or ".join(parts)
+
+
 class ProjectSettings(BaseSettings):
     """Settings read from $<PREFIX><FIELD> or $<PREFIX><SECTION>__<FIELD>, or the same in `.env`."""
 

@@ -8,7 +8,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from . import PROJECT_NAME
+from . import ENV_PREFIX, PROJECT_NAME
 from .config import Settings, load_settings
 from .console import DataOption, console, create_app, show_written, shown, user_errors
 
@@ -20,6 +20,12 @@ app = create_app("Train, evaluate and use a calibrated classifier for tabular da
 TargetOption = Annotated[
     str | None, typer.Option("--target", help="Column to predict (default: heart_disease).")
 ]
+PositiveLabelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--positive-label", help="Target value to predict as positive (default: the larger)."
+    ),
+]
 FastOption = Annotated[
     bool, typer.Option("--fast", help="Fewer folds and smaller forests, for a quick look.")
 ]
@@ -29,22 +35,35 @@ FairnessOption = Annotated[
 ]
 
 
-def do_data(settings: Settings, csv: Path | None, target: str | None) -> None:
+def do_data(
+    settings: Settings, csv: Path | None, target: str | None, positive_label: str | None = None
+) -> None:
     from . import pipeline
 
-    result = pipeline.run_data(settings, csv, target)
+    result = pipeline.run_data(settings, csv, target, positive_label)
+    split = result.split
+    labels = split.labels
+    names = {0: labels.negative, 1: labels.positive}
     balance = ", ".join(
-        f"{label}: {count} ({count / result.rows:.0%})"
+        f"{names[label]}: {count} ({count / result.rows:.0%})"
         for label, count in result.class_balance.items()
     )
+    read_as = f" ({result.csv_format.describe()})" if result.csv_format.delimiter != "," else ""
     console.print(
-        f"[bold]Data[/] {result.split.source}: {result.rows} rows, {result.columns} feature "
-        f"columns, {result.missing_cells} empty cells. Classes of '{result.split.target}': "
-        f"{balance}."
+        f"[bold]Data[/] {split.source}{read_as}: {result.rows} rows, {result.columns} feature "
+        f"columns, {result.missing_cells} empty cells."
     )
-    console.print(
-        f"Split {len(result.split.train)} training / {len(result.split.holdout)} held-out rows:"
-    )
+    console.print(f"Target '{split.target}': {labels.describe()}. Rows: {balance}.")
+    for column, count in split.replaced.items():
+        console.print(
+            f"[yellow]Replaced[/] {count} value(s) of '{column}' "
+            f"({split.rules[column].describe()}) with missing ones: change the rules with "
+            f"{ENV_PREFIX}DATA__MISSING_RULES."
+        )
+    for finding in split.findings:
+        colour = "red" if finding.action == "flagged" else "yellow"
+        console.print(f"[{colour}]{finding.action.capitalize()}[/] {finding.describe()}")
+    console.print(f"Split {len(split.train)} training / {len(split.holdout)} held-out rows:")
     show_written(result.files)
 
 
@@ -84,8 +103,20 @@ def do_evaluate(settings: Settings, fairness_column: str | None) -> float:
 
     with console.status("Evaluating on held-out rows…"):
         evaluation, files = pipeline.run_evaluate(settings, fairness_column)
-    metrics = ", ".join(f"{name} {value:.3f}" for name, value in evaluation.metrics.items())
-    console.print(f"[bold]Held-out[/] ({evaluation.holdout_rows} rows): {metrics}")
+    metrics = ", ".join(
+        f"{name} {value:.3f} ({low:.3f} to {high:.3f})"
+        for name, value in evaluation.metrics.items()
+        for low, high in [evaluation.intervals[name]]
+    )
+    console.print(
+        f"[bold]Held-out[/] ({evaluation.holdout_rows} rows, 95% bootstrap intervals): {metrics}"
+    )
+    for shortcut in evaluation.shortcuts:
+        console.print(
+            f"[yellow]Note:[/] '{shortcut.column}' describes how the data was collected and ranks "
+            f"{shortcut.rank} by importance; without it the held-out AUROC is "
+            f"{shortcut.without_column['auroc']:.3f} (see the report)."
+        )
     for note in evaluation.notes:
         console.print(f"[yellow]Note:[/] {note}")
     console.print("Figures, tables, report and model card:")
@@ -109,10 +140,14 @@ def do_predict(settings: Settings, input_csv: Path, output_csv: Path | None) -> 
 
 
 @app.command()
-def data(csv: DataOption = None, target: TargetOption = None) -> None:
-    """Validate the data, summarise it, and write the train/held-out split."""
+def data(
+    csv: DataOption = None,
+    target: TargetOption = None,
+    positive_label: PositiveLabelOption = None,
+) -> None:
+    """Validate and check the data, summarise it, and write the train/held-out split."""
     with user_errors():
-        do_data(load_settings(), csv, target)
+        do_data(load_settings(), csv, target, positive_label)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import plots, tables
+from .data import Split
 
 
 def column_summary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -29,11 +30,36 @@ def column_summary(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_eda(train: pd.DataFrame, target: str, output_dir: Path) -> list[Path]:
-    """Write the summary table and the plots; only training rows are looked at."""
+def cleaning_table(split: Split) -> pd.DataFrame:
+    """What loading changed: values replaced by a rule, and columns dropped or flagged."""
+    rows = [
+        {
+            "column": column,
+            "change": "values replaced with missing ones",
+            "why": f"{count} rows {split.rules[column].describe()}",
+        }
+        for column, count in split.replaced.items()
+    ]
+    rows += [
+        {
+            "column": finding.column,
+            "change": f"{finding.action} ({finding.kind})",
+            "why": finding.reason,
+        }
+        for finding in split.findings
+    ]
+    return pd.DataFrame(rows, columns=["column", "change", "why"])
+
+
+def run_eda(split: Split, output_dir: Path) -> list[Path]:
+    """Write the summary and cleaning tables and the plots; only training rows are looked at."""
+    train, target = split.train, split.target
     output_dir.mkdir(parents=True, exist_ok=True)
     written = tables.write(
         column_summary(train), output_dir / "summary.md", output_dir / "summary.csv"
+    )
+    written += tables.write(
+        cleaning_table(split), output_dir / "cleaning.md", output_dir / "cleaning.csv"
     )
     numeric = [
         str(name)

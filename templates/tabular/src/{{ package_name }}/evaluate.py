@@ -4,17 +4,62 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 
-from . import explain, fairness, plots, slices
+from . import bootstrap, explain, fairness, plots, slices
 from .config import Settings
 from .cross_validation import features_and_target
-from .data import fingerprint, load_split
+from .data import Split, fingerprint, load_split
 from .errors import MissingArtifactError, UserError
 from .metrics import score
 from .paths import Paths
 from .persistence import ModelMetadata, load_metadata, load_model
 from .tracking import start_run
+from .train import refit_without
+
+# Metrics that need no threshold: a model retrained without a column is compared on these.
+RANKING_METRICS = ("auroc", "auprc", "brier", "log_loss")
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """A column describing how the data was collected, and what the model scores without it."""
+
+    column: str
+    # 1 for the most important feature.
+    rank: int
+    dominates: bool
+    with_column: dict[str, float]
+    without_column: dict[str, float]
+    intervals_with: dict[str, tuple[float, float]]
+    intervals_without: dict[str, tuple[float, float]]
+
+
+def check_shortcut(  # noqa: PLR0913 (the held-out rows, the model's scores and the settings)
+    data: Split,
+    column: str,
+    *,
+    importance: pd.DataFrame,
+    probability: np.ndarray,
+    metadata: ModelMetadata,
+    settings: Settings,
+) -> Shortcut:
+    """Retrain the chosen model without `column` and score both on the held-out rows."""
+    model, schema = refit_without(data, settings, metadata.model_name, [column])
+    features, target = features_and_target(data.holdout, metadata.target, schema)
+    without = model.predict_proba(features)[:, 1]
+    resamples, seed = settings.evaluate.bootstrap_resamples, settings.seed
+    rank = int(importance.index[importance["feature"] == column][0]) + 1
+    return Shortcut(
+        column=column,
+        rank=rank,
+        dominates=rank == 1,
+        with_column={name: score(target, probability)[name] for name in RANKING_METRICS},
+        without_column={name: score(target, without)[name] for name in RANKING_METRICS},
+        intervals_with=bootstrap.intervals(target, probability, 0.5, resamples, seed),
+        intervals_without=bootstrap.intervals(target, without, 0.5, resamples, seed),
+    )
 
 
 @dataclass(frozen=True)
@@ -28,6 +73,8 @@ class Evaluation:
     slices: pd.DataFrame
     mistakes: pd.DataFrame
     figures: dict[str, Path]
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    shortcuts: list[Shortcut] = field(default_factory=list)
     fairness_column: str | None = None
     fairness: pd.DataFrame | None = None
     fairness_gaps: dict[str, float] = field(default_factory=dict)
@@ -87,9 +134,25 @@ def evaluate(settings: Settings, fairness_column: str | None = None) -> Evaluati
         predicted,
         config.n_mistakes,
     )
+    shortcuts = [
+        check_shortcut(
+            data,
+            column,
+            importance=importance,
+            probability=probability,
+            metadata=metadata,
+            settings=settings,
+        )
+        for column in config.collection_columns
+        if column in schema.names
+    ]
     evaluation = Evaluation(
         metadata=metadata,
         metrics=score(target, probability, metadata.threshold),
+        intervals=bootstrap.intervals(
+            target, probability, metadata.threshold, config.bootstrap_resamples, settings.seed
+        ),
+        shortcuts=shortcuts,
         holdout_rows=len(target),
         importance=importance,
         slices=slices.worst_slices(all_slices, config.min_slice_support, config.n_slices),
@@ -111,12 +174,27 @@ def evaluate(settings: Settings, fairness_column: str | None = None) -> Evaluati
     )
 
 
+def metrics_frame(evaluation: Evaluation) -> pd.DataFrame:
+    """One row per metric: the held-out value and its 95% bootstrap interval."""
+    return pd.DataFrame(
+        [
+            {
+                "metric": name,
+                "value": value,
+                "ci_low": evaluation.intervals.get(name, (np.nan, np.nan))[0],
+                "ci_high": evaluation.intervals.get(name, (np.nan, np.nan))[1],
+            }
+            for name, value in evaluation.metrics.items()
+        ]
+    )
+
+
 def save_tables(evaluation: Evaluation, paths: Paths) -> list[Path]:
     """The evaluation tables as CSV, for spreadsheets and MLflow."""
     reports = paths.reports_dir
     reports.mkdir(parents=True, exist_ok=True)
     written = {
-        reports / "holdout_metrics.csv": pd.DataFrame([evaluation.metrics]),
+        reports / "holdout_metrics.csv": metrics_frame(evaluation),
         reports / "importance.csv": evaluation.importance,
         reports / "worst_slices.csv": evaluation.slices,
         reports / "confident_mistakes.csv": evaluation.mistakes,
@@ -137,6 +215,16 @@ def log_run(evaluation: Evaluation, files: list[Path], settings: Settings) -> st
         )
         mlflow.log_metrics(
             {f"holdout.{name}": value for name, value in evaluation.metrics.items()}
+            | {
+                f"holdout.{name}.{end}": bound
+                for name, interval in evaluation.intervals.items()
+                for end, bound in zip(("ci_low", "ci_high"), interval, strict=True)
+            }
+            | {
+                f"without_{shortcut.column}.{name}": value
+                for shortcut in evaluation.shortcuts
+                for name, value in shortcut.without_column.items()
+            }
             | {f"fairness_gap.{name}": value for name, value in evaluation.fairness_gaps.items()}
         )
         for path in [*evaluation.figures.values(), *files]:

@@ -1,14 +1,25 @@
-"""The pipeline stages as plain functions: the command line and the tests both call these."""
+"""The pipeline stages as plain functions: the command line and the tests both call these.
 
-from dataclasses import dataclass
-from pathlib import Path
+Each stage imports its own modules: `train` never pays for the report's or the evaluation's
+libraries, and its fixed costs (MLflow, plotting, the model file format) load on a worker thread
+while the models train.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from . import data, eda, evaluate, report, train
-from .config import Settings
+from . import data
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
+
+    from . import evaluate, train
+    from .config import Settings
 
 DEMO_ROWS = 25
 
@@ -22,40 +33,79 @@ class DataResult:
     columns: int
     class_balance: dict[int, int]
     missing_cells: int
+    csv_format: data.CsvFormat
     files: list[Path]
 
 
-def run_data(settings: Settings, csv: Path | None = None, target: str | None = None) -> DataResult:
-    """Load and validate the data, then write the stratified train/held-out split."""
-    target = target or settings.data.target
-    frame = data.load(csv, target, settings.data.min_rows)
-    split = data.split(
-        frame,
+def run_data(
+    settings: Settings,
+    csv: Path | None = None,
+    target: str | None = None,
+    positive_label: str | None = None,
+) -> DataResult:
+    """Load, clean and check the data, then write the stratified train/held-out split.
+
+    The data check looks at the training rows only, so nothing about the held-out rows shapes
+    the features.
+    """
+    from . import screening
+
+    config = settings.data
+    target = target or config.target
+    loaded = data.load_checked(
+        csv,
         target,
-        settings.data.holdout_fraction,
+        config.min_rows,
+        positive_label=positive_label or config.positive_label,
+        rules=config.missing_rules,
+    )
+    split = data.split(
+        loaded.frame,
+        target,
+        config.holdout_fraction,
         settings.seed,
-        source=str(csv) if csv else report.SAMPLE_SOURCE,
+        source=str(csv) if csv else data.SAMPLE_SOURCE,
+        loaded=loaded,
+    )
+    findings = screening.screen(split.train, target, config, settings.seed)
+    left_out = screening.dropped(findings)
+    split = replace(
+        split,
+        train=split.train.drop(columns=left_out),
+        holdout=split.holdout.drop(columns=left_out),
+        findings=findings,
     )
     files = data.save_split(split, settings.paths.data_dir)
     return DataResult(
         split=split,
-        rows=len(frame),
-        columns=frame.shape[1] - 1,
-        class_balance=data.class_balance(frame[target]),
-        missing_cells=int(frame.isna().sum().sum()),
+        rows=len(loaded.frame),
+        columns=split.train.shape[1] - 1,
+        class_balance=data.class_balance(loaded.frame[target]),
+        missing_cells=int(loaded.frame.isna().sum().sum()),
+        csv_format=loaded.csv_format,
         files=files,
     )
 
 
 def run_eda(settings: Settings) -> list[Path]:
     """Summary tables and plots of the training rows."""
+    from . import eda
+
     split = data.load_split(settings.paths.data_dir)
-    return eda.run_eda(split.train, split.target, settings.paths.eda_dir)
+    return eda.run_eda(split, settings.paths.eda_dir)
 
 
 def run_train(settings: Settings) -> tuple[train.TrainingResult, list[Path]]:
     """Cross-validate, calibrate, save and log the model."""
-    result = train.train(data.load_split(settings.paths.data_dir), settings)
+    from . import train
+
+    split = data.load_split(settings.paths.data_dir)
+    with ThreadPoolExecutor(max_workers=1) as background:
+        # Seconds of fixed cost (importing MLflow, opening its store, loading the plotting and
+        # model-file libraries) run beside the cross-validation instead of after it.
+        ready = background.submit(train.prepare_outputs, settings)
+        result = train.train(split, settings)
+        ready.result()
     return result, train.save_outputs(result, settings)
 
 
@@ -63,6 +113,8 @@ def run_evaluate(
     settings: Settings, fairness_column: str | None = None
 ) -> tuple[evaluate.Evaluation, list[Path]]:
     """Evaluate on held-out rows; write tables, the report and the model card; log them."""
+    from . import evaluate, report
+
     evaluation = evaluate.evaluate(settings, fairness_column)
     files = [
         *evaluate.save_tables(evaluation, settings.paths),

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Settings
-from .data import read_csv
+from .data import apply_rules, read_csv
 from .features import align
 from .persistence import load_metadata, load_model
 
@@ -24,7 +24,9 @@ def predict_file(settings: Settings, input_csv: Path, output_csv: Path) -> Predi
     metadata = load_metadata(settings.paths.models_dir)
     model = load_model(settings.paths.models_dir)
     frame = read_csv(input_csv)
-    features, ignored = align(frame, metadata.feature_schema)
+    # The values training treated as missing are missing here too.
+    cleaned, _ = apply_rules(frame, metadata.missing_rules)
+    features, ignored = align(cleaned, metadata.feature_schema)
     probability = model.predict_proba(features)[:, 1]
     scored = frame.assign(
         probability=probability, prediction=(probability >= metadata.threshold).astype(int)

@@ -9,25 +9,54 @@ from pathlib import Path
 import markdown
 import pandas as pd
 
-from . import PROJECT_NAME, tables
+from . import ENV_PREFIX, PROJECT_NAME, tables
+from .data import SAMPLE_SOURCE
 from .evaluate import Evaluation
 from .metrics import METRICS
 from .paths import Paths
 from .train import cv_display_table
 
-SAMPLE_SOURCE = "bundled sample"
 SAMPLE_CITATION = (
     'UCI Machine Learning Repository "Heart Disease" (Janosi, Steinbrunn, Pfisterer and Detrano, '
     "1988; doi:10.24432/C52P4X; CC BY 4.0), 920 patients from four sites; see "
     "`sample_data/SOURCE.md` in the package."
 )
 IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]+\.png)\)")
+# A paragraph of figures becomes a grid, two abreast on a wide screen, one on a narrow one; a
+# table wider than the page scrolls inside itself.
+STYLE = """\
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2rem auto;
+  padding: 0 1.5rem; line-height: 1.5; color: #1f2328; }
+h1 { margin-bottom: 1.5rem; }
+h2 { margin-top: 2.5rem; border-bottom: 1px solid #d0d7de; padding-bottom: 0.3rem; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 0.85rem; display: block;
+  max-width: 100%; overflow-x: auto; }
+th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.6rem; text-align: left; }
+th { background: #f6f8fa; }
+p:has(> img) { display: grid; gap: 1rem;
+  grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr)); align-items: start; }
+img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
+code { font-size: 0.85em; background: #f6f8fa; padding: 0.1em 0.3em; border-radius: 4px; }
+"""
 
 
-def metrics_table(metrics: dict[str, float]) -> str:
-    """Metrics as a two-column Markdown table."""
-    names = [METRICS[name] for name in metrics]
-    return tables.to_markdown(pd.DataFrame({"metric": names, "value": list(metrics.values())}))
+def interval(evaluation: Evaluation, name: str) -> str:
+    """A metric's 95% bootstrap interval as `low to high`, or nothing when there is none."""
+    bounds = evaluation.intervals.get(name)
+    return f"{bounds[0]:.3f} to {bounds[1]:.3f}" if bounds else ""
+
+
+def metrics_table(evaluation: Evaluation) -> str:
+    """Held-out metrics with their intervals, as a Markdown table."""
+    return tables.to_markdown(
+        pd.DataFrame(
+            {
+                "metric": [METRICS[name] for name in evaluation.metrics],
+                "value": list(evaluation.metrics.values()),
+                "95% interval": [interval(evaluation, name) for name in evaluation.metrics],
+            }
+        )
+    )
 
 
 def cv_table(evaluation: Evaluation) -> pd.DataFrame:
@@ -36,14 +65,165 @@ def cv_table(evaluation: Evaluation) -> pd.DataFrame:
     return cv_display_table(cv.assign(model=cv.index))
 
 
+def is_sample(evaluation: Evaluation) -> bool:
+    return evaluation.metadata.source == SAMPLE_SOURCE
+
+
 def data_source(evaluation: Evaluation) -> str:
-    source = evaluation.metadata.source
-    return SAMPLE_CITATION if source == SAMPLE_SOURCE else f"`{source}`"
+    return SAMPLE_CITATION if is_sample(evaluation) else f"`{evaluation.metadata.source}`"
+
+
+def labels(evaluation: Evaluation) -> str:
+    meta = evaluation.metadata
+    return f"`{meta.negative_label}` → 0, `{meta.positive_label}` → 1 (positive)"
+
+
+def data_lines(evaluation: Evaluation) -> list[str]:
+    """What data the model was made from, and everything loading changed in it."""
+    meta = evaluation.metadata
+    lines = [
+        f"- Source: {data_source(evaluation)}",
+        f"- Target: `{meta.target}`, labels {labels(evaluation)}",
+        (
+            f"- Rows: {meta.training_rows} for training, {evaluation.holdout_rows} held out "
+            f"({meta.training_rows + evaluation.holdout_rows} in all); "
+            f"{len(meta.feature_schema.features)} feature columns"
+        ),
+    ]
+    lines += [
+        f"- `{column}`: {count} value{'' if count == 1 else 's'} "
+        f"{meta.missing_rules[column].describe()} replaced with missing ones (impossible as "
+        f"measurements; rules set by `{ENV_PREFIX}DATA__MISSING_RULES`)"
+        for column, count in meta.replaced.items()
+    ]
+    lines += [
+        f"- `{finding.column}` {finding.action} ({finding.kind}): "
+        f"{tables.escape(finding.reason)}; {tables.escape(finding.setting)}"
+        for finding in meta.column_findings
+    ]
+    return lines
+
+
+def caveats(evaluation: Evaluation) -> list[str]:
+    """The main reasons to trust the numbers less, in plain words."""
+    meta = evaluation.metadata
+    notes = [
+        (
+            f"The held-out estimate rests on {evaluation.holdout_rows} rows: the AUROC could "
+            f"plausibly lie anywhere from {interval(evaluation, 'auroc')}."
+        )
+    ]
+    for shortcut in evaluation.shortcuts:
+        lead = (
+            "is the most important input"
+            if shortcut.dominates
+            else f"ranks {shortcut.rank} by importance"
+        )
+        expect = (
+            ": expect the lower figure where the data comes from somewhere new"
+            if shortcut.without_column["auroc"] < shortcut.with_column["auroc"]
+            else ""
+        )
+        notes.append(
+            f"`{shortcut.column}` describes how the data was collected, not the cases, and "
+            f"{lead}. Without it the held-out AUROC is "
+            f"{shortcut.without_column['auroc']:.3f} (with it "
+            f"{shortcut.with_column['auroc']:.3f}){expect}."
+        )
+    replaced = sum(meta.replaced.values())
+    if replaced:
+        notes.append(
+            f"{replaced} impossible values ({', '.join(f'`{name}`' for name in meta.replaced)}) "
+            "were treated as missing and imputed."
+        )
+    leaks = [f"`{f.column}`" for f in meta.column_findings if f.kind == "likely leak"]
+    if leaks:
+        notes.append(
+            f"{', '.join(leaks)} alone predicts the target almost perfectly: a likely leak, "
+            "kept as a feature until you decide (see Data)."
+        )
+    if is_sample(evaluation):
+        notes.append("Not a medical device: for learning and research only.")
+    return notes
+
+
+def summary(evaluation: Evaluation) -> list[str]:
+    """The opening section: what was predicted, how well, and the caveats, for any reader."""
+    meta = evaluation.metadata
+    auroc = evaluation.metrics["auroc"]
+    data = "the bundled heart-disease data" if is_sample(evaluation) else data_source(evaluation)
+    return [
+        "## Summary\n",
+        (
+            f"**What it predicts.** Whether `{meta.target}` is `{meta.positive_label}` rather "
+            f"than `{meta.negative_label}`, from {len(meta.feature_schema.features)} columns of "
+            f"{data}.\n"
+        ),
+        (
+            f"**How well.** On {evaluation.holdout_rows} rows it never saw, it ranks a positive "
+            f"case above a negative one {auroc:.0%} of the time (AUROC {auroc:.3f}, 95% interval "
+            f"{interval(evaluation, 'auroc')}); at its threshold it labels "
+            f"{evaluation.metrics['accuracy']:.0%} of the rows correctly (95% interval "
+            f"{interval(evaluation, 'accuracy')}).\n"
+        ),
+        "**Caveats.**\n",
+        "".join(f"- {note}\n" for note in caveats(evaluation)),
+    ]
+
+
+def with_intervals(
+    metrics: dict[str, float], intervals: dict[str, tuple[float, float]]
+) -> list[str]:
+    """Each metric as `value (low to high)`."""
+    return [
+        f"{value:.3f} ({intervals[name][0]:.3f} to {intervals[name][1]:.3f})"
+        for name, value in metrics.items()
+    ]
+
+
+def shortcut_section(evaluation: Evaluation) -> list[str]:
+    """For each collection column: its rank, and held-out metrics with and without it."""
+    parts = []
+    for shortcut in evaluation.shortcuts:
+        table = pd.DataFrame(
+            {
+                "metric": [METRICS[name] for name in shortcut.with_column],
+                f"with {shortcut.column}": with_intervals(
+                    shortcut.with_column, shortcut.intervals_with
+                ),
+                f"without {shortcut.column}": with_intervals(
+                    shortcut.without_column, shortcut.intervals_without
+                ),
+            }
+        )
+        verdict = (
+            f"**`{shortcut.column}` dominates the importance ranking.** It says where or how a "
+            "row was collected, not anything about the case, so a model leaning on it learns "
+            "the collection, which will not carry over to new data."
+            if shortcut.dominates
+            else f"`{shortcut.column}` ranks {shortcut.rank} by importance."
+        )
+        parts += [
+            f"## Collection shortcut: {shortcut.column}\n",
+            (
+                f"{verdict} The same model retrained without it, on the same rows, scores on "
+                "the held-out rows (95% intervals in brackets; threshold-free metrics):\n"
+            ),
+            tables.to_markdown(table),
+            f"Columns named by `{ENV_PREFIX}EVALUATE__COLLECTION_COLUMNS` are checked this way.\n",
+        ]
+    return parts
 
 
 def _figure(evaluation: Evaluation, reports_dir: Path, key: str, alt: str) -> str:
     path = evaluation.figures.get(key)
-    return f"![{alt}]({path.relative_to(reports_dir).as_posix()})\n" if path else ""
+    return f"![{alt}]({path.relative_to(reports_dir).as_posix()})" if path else ""
+
+
+def gallery(evaluation: Evaluation, reports_dir: Path, figures: dict[str, str]) -> str:
+    """Figures in one paragraph, which the HTML report lays out as a grid."""
+    images = [_figure(evaluation, reports_dir, key, alt) for key, alt in figures.items()]
+    return "\n".join(image for image in images if image) + "\n"
 
 
 def render_markdown(evaluation: Evaluation, reports_dir: Path) -> str:
@@ -51,25 +231,39 @@ def render_markdown(evaluation: Evaluation, reports_dir: Path) -> str:
     meta = evaluation.metadata
     parts = [
         f"# {PROJECT_NAME}: evaluation report\n",
+        *summary(evaluation),
+        "## Held-out metrics\n",
         (
             f"Model **{meta.model_name}**, calibrated ({meta.calibration}), trained on "
             f"{meta.training_rows} rows and evaluated on {evaluation.holdout_rows} held-out "
             f"rows. Decision threshold **{meta.threshold:.3f}** (highest F1 on out-of-fold "
-            "predictions).\n"
+            "predictions). Intervals: 2.5th to 97.5th percentile over "
+            "bootstrap resamples of the held-out rows.\n"
         ),
-        "## Held-out metrics\n",
-        metrics_table(evaluation.metrics),
-        _figure(evaluation, reports_dir, "roc", "ROC curve"),
-        _figure(evaluation, reports_dir, "pr", "Precision-recall curve"),
-        _figure(evaluation, reports_dir, "calibration", "Calibration curve"),
-        _figure(evaluation, reports_dir, "confusion", "Confusion matrix"),
+        metrics_table(evaluation),
+        gallery(
+            evaluation,
+            reports_dir,
+            {
+                "roc": "ROC curve",
+                "pr": "Precision-recall curve",
+                "calibration": "Calibration curve",
+                "confusion": "Confusion matrix",
+            },
+        ),
+        "## Data\n",
+        "\n".join(data_lines(evaluation)) + "\n",
         "## Cross-validation on the training rows (mean ± std across folds)\n",
         tables.to_markdown(cv_table(evaluation)),
         "![Model comparison](figures/cv_comparison.png)\n",
         "## What drives the predictions\n",
         tables.to_markdown(evaluation.importance),
-        _figure(evaluation, reports_dir, "importance", "Permutation importance"),
-        _figure(evaluation, reports_dir, "shap", "SHAP summary"),
+        gallery(
+            evaluation,
+            reports_dir,
+            {"importance": "Permutation importance", "shap": "SHAP summary"},
+        ),
+        *shortcut_section(evaluation),
         "## Where the model goes wrong\n",
         "Slices with the highest error rate (categories and numeric quartiles):\n",
         tables.to_markdown(evaluation.slices),
@@ -85,7 +279,6 @@ def render_markdown(evaluation: Evaluation, reports_dir: Path) -> str:
         ]
     if evaluation.notes:
         parts += ["## Notes\n", *(f"- {note}\n" for note in evaluation.notes)]
-    parts += ["## Data\n", f"{data_source(evaluation)}\n"]
     return "\n".join(part for part in parts if part)
 
 
@@ -99,12 +292,9 @@ def render_html(report: str, base: Path) -> str:
     body = markdown.markdown(IMAGE.sub(embed, report), extensions=["tables"])
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{PROJECT_NAME} evaluation report</title>\n<style>\n"
-        "body { font-family: system-ui, sans-serif; max-width: 960px; margin: 2rem auto; }\n"
-        "table { border-collapse: collapse; margin: 1rem 0; font-size: 0.85rem; }\n"
-        "th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; }\n"
-        "img { max-width: 100%; }\n</style>\n</head>\n<body>\n"
-        f"{body}\n</body>\n</html>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{PROJECT_NAME} evaluation report</title>\n<style>\n{STYLE}</style>\n"
+        f"</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
 
 
@@ -131,8 +321,42 @@ def render_model_card(evaluation: Evaluation) -> str:
     best_cv = meta.cv_metrics[meta.model_name]
     cv_lines = "\n".join(
         f"| {label} | {best_cv[f'{name}_mean']:.3f} ± {best_cv[f'{name}_std']:.3f} "
-        f"| {evaluation.metrics[name]:.3f} |"
+        f"| {evaluation.metrics[name]:.3f} | {interval(evaluation, name)} |"
         for name, label in METRICS.items()
+    )
+    sample = is_sample(evaluation)
+    if sample:
+        purpose = (
+            f"{_package_field('Summary', 'A binary classifier for tabular data.')}\n\n"
+            "For research and teaching: estimating risk from routinely measured values and "
+            "studying how such\na model behaves. It is not meant to make or replace decisions "
+            "about individual people."
+        )
+        sites = (
+            "\n- The data comes from a few sites and a specific period; the model may not "
+            "transfer to other\n  populations, sites or measurement practices without "
+            "re-validation."
+        )
+        ethics = (
+            "This is not a medical device and has not been clinically validated. Do not use it "
+            "to diagnose,\ntreat or triage anyone."
+        )
+    else:
+        purpose = (
+            f"Predicts whether `{meta.target}` is `{meta.positive_label}` (rather than "
+            f"`{meta.negative_label}`) for rows like those of {data_source(evaluation)}.\n\n"
+            "Describe here who will use it and for what: this card knows only the data."
+        )
+        sites = (
+            "\n- The model has seen only the rows of this file; it may not transfer to data "
+            "collected elsewhere\n  or later without re-validation."
+        )
+        ethics = "Before any use that affects people, check what a wrong prediction costs them."
+    shortcuts = "".join(
+        f"\n- `{shortcut.column}` describes how the data was collected; without it the held-out "
+        f"AUROC is {shortcut.without_column['auroc']:.3f} (with it "
+        f"{shortcut.with_column['auroc']:.3f})."
+        for shortcut in evaluation.shortcuts
     )
     slices = "\n".join(
         f"- `{row.column}` = `{row.slice}`: error rate {row.error_rate:.2f} over {row.support} rows"
@@ -155,17 +379,14 @@ def render_model_card(evaluation: Evaluation) -> str:
 
 ## Intended use
 
-{_package_field("Summary", "A binary classifier for tabular data.")}
-
-For research and teaching: estimating risk from routinely measured values and studying how such
-a model behaves. It is not meant to make or replace decisions about individual people.
+{purpose}
 
 ## Data
 
-{data_source(evaluation)}
+{chr(10).join(data_lines(evaluation))}
 
-{meta.training_rows} training rows (SHA-256 of their contents `{meta.training_data_sha256[:16]}…`),
-{evaluation.holdout_rows} held-out rows kept apart by a stratified split. Target: `{meta.target}`.
+SHA-256 of the training rows' contents: `{meta.training_data_sha256[:16]}…`; the held-out rows
+were kept apart by a stratified split.
 
 ## Training procedure
 
@@ -176,8 +397,8 @@ mean AUROC, **{meta.model_name}**, was calibrated ({meta.calibration}, cross-val
 
 ## Metrics
 
-| metric | cross-validation (mean ± std) | held-out |
-| -- | -- | -- |
+| metric | cross-validation (mean ± std) | held-out | held-out 95% interval |
+| -- | -- | -- | -- |
 {cv_lines}
 
 Cross-validation scores the uncalibrated model at threshold 0.5; held-out scores the calibrated
@@ -200,15 +421,12 @@ Slices with the highest error rate on held-out rows:
 ## Limitations
 
 - Trained on {meta.training_rows} rows: metrics carry real uncertainty (see the spread across
-  folds), and the held-out estimate rests on {evaluation.holdout_rows} rows.
-- The data comes from a few sites and a specific period; the model may not transfer to other
-  populations, sites or measurement practices without re-validation.
+  folds), and the held-out estimate rests on {evaluation.holdout_rows} rows.{sites}{shortcuts}
 - Missing values are imputed; rows missing many measurements get less reliable predictions.
 
 ## Ethical considerations
 
-This is not a medical device and has not been clinically validated. Do not use it to diagnose,
-treat or triage anyone. Differences between groups above are descriptive, from a small sample,
+{ethics} Differences between groups above are descriptive, from a small sample,
 and must be investigated before any use that affects people.
 
 ## Owner

@@ -1,23 +1,24 @@
 """Cross-validate the model basket, calibrate the best model, pick its threshold, and save it."""
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
-import mlflow
 import pandas as pd
 from rich.progress import Progress
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline
 
-from . import plots, tables
-from .config import Settings
+from . import tables
+from .config import ModelName, Settings
 from .cross_validation import cv_metrics, features_and_target, out_of_fold, summarise_folds
 from .data import Split, fingerprint
-from .features import infer_schema
+from .features import FeatureSchema, infer_schema
 from .metrics import METRICS, best_f1_threshold, score
-from .models import build_basket
-from .persistence import ModelMetadata, save_metadata, save_model
-from .tracking import start_run
+from .models import build_basket, build_pipeline
+from .persistence import ModelMetadata
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,31 @@ class TrainingResult:
     model: CalibratedClassifierCV
     metadata: ModelMetadata
     cv_table: pd.DataFrame
+
+
+def calibrate(pipeline: Pipeline, settings: Settings) -> CalibratedClassifierCV:
+    """The pipeline wrapped in its calibration, unfitted."""
+    config = settings.train
+    # ensemble=False: one model refitted on all rows plus one calibrator fitted on its
+    # out-of-fold scores; a third of the prediction cost of averaging one model per fold.
+    return CalibratedClassifierCV(
+        pipeline,
+        method=config.calibration,
+        cv=StratifiedKFold(config.calibration_folds, shuffle=True, random_state=settings.seed),
+        ensemble=False,
+    )
+
+
+def refit_without(
+    data: Split, settings: Settings, model_name: str, columns: list[str]
+) -> tuple[CalibratedClassifierCV, FeatureSchema]:
+    """The chosen model, calibrated and fitted the same way on every column but `columns`."""
+    rows = data.train.drop(columns=columns)
+    schema = infer_schema(rows.drop(columns=data.target))
+    features, target = features_and_target(rows, data.target, schema)
+    name = next(name for name in get_args(ModelName) if name == model_name)
+    pipeline = build_pipeline(name, schema, settings.train, float(target.mean()), settings.seed)
+    return calibrate(pipeline, settings).fit(features, target), schema
 
 
 def train(data: Split, settings: Settings) -> TrainingResult:
@@ -52,14 +78,7 @@ def train(data: Split, settings: Settings) -> TrainingResult:
         # the threshold comes from the same out-of-fold predictions, so it is not tuned on
         # anything the held-out evaluation will see.
         progress.update(task, description=f"Calibrating {best}")
-        # ensemble=False: one model refitted on all rows plus one calibrator fitted on its
-        # out-of-fold scores; a third of the prediction cost of averaging one model per fold.
-        calibrated = CalibratedClassifierCV(
-            basket[best],
-            method=config.calibration,
-            cv=StratifiedKFold(config.calibration_folds, shuffle=True, random_state=settings.seed),
-            ensemble=False,
-        )
+        calibrated = calibrate(basket[best], settings)
         oof_probability, _ = out_of_fold(
             calibrated, features, target, folds, lambda: progress.advance(task)
         )
@@ -78,6 +97,11 @@ def train(data: Split, settings: Settings) -> TrainingResult:
         training_rows=len(data.train),
         training_data_sha256=fingerprint(data.train),
         source=data.source,
+        negative_label=data.labels.negative,
+        positive_label=data.labels.positive,
+        missing_rules=data.rules,
+        replaced=data.replaced,
+        column_findings=data.findings,
     )
     return TrainingResult(model=calibrated, metadata=metadata, cv_table=cv_table)
 
@@ -93,8 +117,23 @@ def cv_display_table(cv_table: pd.DataFrame) -> pd.DataFrame:
     return display
 
 
+def prepare_outputs(settings: Settings) -> None:
+    """Load what saving needs (MLflow and its store, plotting, skops) before it is needed."""
+    from . import tracking
+
+    importlib.import_module(".plots", __package__)
+    importlib.import_module("skops.io")
+    tracking.use_experiment(settings.tracking_uri)
+
+
 def save_outputs(result: TrainingResult, settings: Settings) -> list[Path]:
     """Write the CV table, its plot, the model and its metadata, and log them all to MLflow."""
+    import mlflow
+
+    from . import plots
+    from .persistence import save_metadata, save_model
+    from .tracking import start_run
+
     paths = settings.paths
     tables.write(cv_display_table(result.cv_table), paths.cv_results_md)
     # The CSV keeps the numbers as numbers, for spreadsheets; the Markdown is for people.
