@@ -157,7 +157,9 @@ def confident_mistakes(
 
 @torch.inference_mode()
 def score(
-    model: torch.nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], device: torch.device
+    model: torch.nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    device: torch.device,
 ) -> Scores:
     """Class probabilities for every batch; the time counts the model's forward passes only."""
     model.eval()

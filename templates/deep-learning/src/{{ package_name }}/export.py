@@ -11,6 +11,7 @@ import onnx
 import onnxruntime as ort
 import torch
 
+from .config import ExportConfig
 from .errors import UserError
 from .paths import Paths
 
@@ -152,23 +153,18 @@ def verify(
 
 
 def export(
-    model: torch.nn.Module,
-    images: torch.Tensor,
-    path: Path,
-    opset: int,
-    batch_sizes: Sequence[int],
-    tolerance: float,
+    model: torch.nn.Module, images: torch.Tensor, path: Path, config: ExportConfig
 ) -> ExportResult:
     """Export to ONNX, then prove the batch axis is dynamic and the outputs match."""
-    to_onnx(model, images, path, opset)
-    parity = verify(model, path, images, batch_sizes, tolerance)
+    to_onnx(model, images, path, config.opset)
+    parity = verify(model, path, images, config.batch_sizes, config.tolerance)
     return ExportResult(
         path=str(path),
-        opset=opset,
+        opset=config.opset,
         input_name=INPUT_NAME,
         input_shape=input_shape(path),
         output_name=OUTPUT_NAME,
-        tolerance=tolerance,
+        tolerance=config.tolerance,
         parity=parity,
         size_bytes=path.stat().st_size,
     )

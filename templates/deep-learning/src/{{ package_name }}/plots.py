@@ -110,7 +110,9 @@ def reliability(bins: pd.DataFrame, ece: float, path: Path) -> Path:
     return save(figure, path)
 
 
-def image_grid(images: Sequence[np.ndarray], captions: Sequence[str], title: str, path: Path) -> Path:
+def image_grid(
+    images: Sequence[np.ndarray], captions: Sequence[str], title: str, path: Path
+) -> Path:
     """Images (height x width x channels, values in [0, 1]) in a grid, each with a caption."""
     n_cols = min(4, max(1, len(images)))
     n_rows = max(1, -(-len(images) // n_cols))
@@ -128,7 +130,9 @@ def image_grid(images: Sequence[np.ndarray], captions: Sequence[str], title: str
     return save(figure, path)
 
 
-def parity(batch_sizes: Sequence[int], diffs: Sequence[float], tolerance: float, path: Path) -> Path:
+def parity(
+    batch_sizes: Sequence[int], diffs: Sequence[float], tolerance: float, path: Path
+) -> Path:
     """Largest difference between ONNX Runtime and PyTorch outputs, per batch size."""
     figure = Figure(figsize=(4.5, 3.2), layout="constrained")
     ax = figure.subplots()

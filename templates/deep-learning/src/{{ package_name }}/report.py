@@ -50,7 +50,7 @@ def export_section(result: ExportResult | None) -> list[str]:
     if result is None:
         return [
             "## ONNX export\n",
-            f"Not exported yet: run `{PROJECT_NAME} export` to write the ONNX model and check it.\n",
+            f"Not exported yet: `{PROJECT_NAME} export` writes the ONNX model and checks it.\n",
         ]
     shape = " x ".join(str(axis) for axis in result.input_shape)
     return [
