@@ -124,14 +124,24 @@ def to_tensor(image: Image.Image) -> torch.Tensor:
     return pixels.float().div(255.0).contiguous()
 
 
+def resize(image: Image.Image, size: int) -> Image.Image:
+    """The image squeezed to size x size: nothing is cropped away, the aspect may change."""
+    if image.size == (size, size):
+        return image
+    return image.resize((size, size), Image.Resampling.BILINEAR)
+
+
+def read_image(path: Path, size: int, channels: int) -> Image.Image:
+    """Read `path` as an L (channels=1) or RGB (channels=3) image of size x size pixels."""
+    with open_image(path) as image:
+        converted = convert(image, channels)
+    return resize(converted, size)
+
+
 def load_image(path: Path, size: int, channels: int) -> torch.Tensor:
     """Read `path` as a float tensor channels x size x size in [0, 1].
 
     Any mode (greyscale, RGB, RGBA, palette, CMYK, 16-bit) becomes `channels` channels, and any
     size is resized (not cropped) to size x size, so a folder of mixed images trains as one.
     """
-    with open_image(path) as image:
-        converted = convert(image, channels)
-    if converted.size != (size, size):
-        converted = converted.resize((size, size), Image.Resampling.BILINEAR)
-    return to_tensor(converted)
+    return to_tensor(read_image(path, size, channels))
