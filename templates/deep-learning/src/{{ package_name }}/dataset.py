@@ -23,8 +23,11 @@ from .augment import Augment
 from .errors import DataValidationError, MissingArtifactError
 from .images import read_image, to_tensor
 from .paths import Paths
+from .settings import is_project_root
 
 SPLITS = ("train", "val", "test")
+# Written by `data` beside the manifest (Paths.classes_json).
+CLASSES_JSON = "classes.json"
 # Mixes seed, epoch and index into one generator seed: a prime keeps nearby triples apart.
 MIX = 1_000_003
 SEED_BITS = 2**63
@@ -77,11 +80,19 @@ def read_classes(path: Path) -> ClassInfo:
     )
 
 
-def read_manifest(path: Path, root: Path, class_names: Sequence[str]) -> list[ManifestRow]:
-    """The manifest's rows, with paths made absolute and labels turned into class indices."""
+def read_manifest(
+    path: Path, root: Path | None = None, class_names: Sequence[str] | None = None
+) -> list[ManifestRow]:
+    """The manifest's rows, with paths made absolute and labels turned into class indices.
+
+    Relative paths are relative to the project folder (`root`, else the one holding `path`); the
+    class order is `class_names`, else that of the classes.json beside the manifest.
+    """
     if not path.is_file():
         raise MissingArtifactError(f"No split manifest at {path}: run the `data` command first.")
-    index = {name: position for position, name in enumerate(class_names)}
+    root = root or manifest_root(path)
+    names = class_names or read_classes(path.with_name(CLASSES_JSON)).names
+    index = {name: position for position, name in enumerate(names)}
     rows = []
     with path.open(newline="", encoding="utf-8") as handle:
         for line, record in enumerate(csv.DictReader(handle), start=2):
@@ -96,6 +107,12 @@ def read_manifest(path: Path, root: Path, class_names: Sequence[str]) -> list[Ma
                 ManifestRow(file if file.is_absolute() else root / file, index[label], split)
             )
     return rows
+
+
+def manifest_root(manifest: Path) -> Path:
+    """The project folder holding a manifest: the nearest one up, else <root>/data/processed."""
+    folders = manifest.resolve().parents
+    return next((folder for folder in folders if is_project_root(folder)), folders[2])
 
 
 def load_split(paths: Paths) -> SplitData:
