@@ -32,7 +32,8 @@ from packaging.markers import Marker
 from .copier_config import questions
 from .paths import SHARED_DIR, project_types
 from .render import render
-from .tools import run, which
+from .tools import clean_env, run, which
+from .torch_index import uses_local_torch
 from .variants import VARIANTS, Variant
 
 RECORDS_DIR = SHARED_DIR / "tested_versions"
@@ -191,15 +192,22 @@ def simplest_marker(marker: str) -> str:
 
 
 def uv_lock(project: Path, exclude_newer: str, *extra: str) -> None:
-    completed = run(
-        [which("uv"), "lock", "--exclude-newer", exclude_newer, *extra], project, timeout=600
-    )
+    command = [which("uv"), "lock", "--exclude-newer", exclude_newer, *local_torch_options()]
+    completed = run([*command, *extra], project, timeout=600)
     if completed.returncode != 0:
         raise StaleRecordError(
             f"`uv lock` failed in {project}: the template's dependencies no longer resolve "
             f"with the recorded versions. Run `{REFRESH_COMMAND}` to refresh them.\n"
             f"{completed.stdout[-3000:]}"
         )
+
+
+def local_torch_options() -> list[str]:
+    """Offline, torch comes from a simple index of local wheels (torch_index.py), which has no
+    upload dates: the date cut-off would hide them. The local folder itself is the cut-off."""
+    if not uses_local_torch(clean_env().get("UV_INDEX", "")):
+        return []
+    return ["--exclude-newer-package", "torch=false"]
 
 
 def union_variant(project_type: str) -> Variant:

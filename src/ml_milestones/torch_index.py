@@ -85,6 +85,11 @@ def names_index(value: str, name: str = INDEX_NAME) -> bool:
     return any(item.startswith(f"{name}=") for item in value.split())
 
 
+def uses_local_torch(value: str) -> bool:
+    """Whether a `UV_INDEX` value points the `pytorch` index at a folder on this machine."""
+    return any(item.startswith(f"{INDEX_NAME}=file:") for item in value.split())
+
+
 def with_local_torch(environ: Mapping[str, str]) -> dict[str, str]:
     """`environ`, plus `UV_INDEX=pytorch=<local index>` when torch wheels are configured locally
     and nobody chose the `pytorch` index already."""

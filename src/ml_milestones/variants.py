@@ -78,10 +78,17 @@ VARIANTS: tuple[Variant, ...] = (
         {
             "project_name": "digit-net",
             "model": "resnet",
+            "torch_build": "cu128",
             "gpu_image": True,
             "python_version": "3.13",
             "license": "BSD-3-Clause",
         },
+        full=False,
+    ),
+    Variant(
+        "deep-learning",
+        "cu130-py312",
+        {"torch_build": "cu130", "python_version": "3.12", "license": "proprietary"},
         full=False,
     ),
 )
