@@ -2,14 +2,26 @@
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 import torch
 
+from . import plots
+from .checkpoint import load_for_inference
+from .config import EvaluateConfig, Settings
+from .data import shown_path
+from .dataset import ManifestDataset, load_split, make_loader
+from .distributed import select_device
+from .errors import MissingArtifactError
+from .images import load_image
+from .models import count_parameters
 from .paths import Paths
 
 # Guo et al. (2017), "On Calibration of Modern Neural Networks": 15 equal-width bins of the
@@ -76,10 +88,6 @@ class Evaluation:
     confusion: np.ndarray
     calibration: pd.DataFrame
     mistakes: pd.DataFrame
-
-    def figure(self, key: str, reports_dir: Path) -> Path | None:
-        relative = self.summary.figures.get(key)
-        return reports_dir / relative if relative else None
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
@@ -179,6 +187,152 @@ def score(
         probabilities=np.concatenate(probabilities),
         labels=np.concatenate(labels).astype(np.int64),
         seconds=seconds,
+    )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the scores say: headline numbers and the tables behind the figures."""
+
+    accuracy: float
+    macro_f1: float
+    majority_rate: float
+    ece: float
+    per_class: pd.DataFrame
+    confusion: np.ndarray
+    calibration: pd.DataFrame
+    mistakes: pd.DataFrame
+
+
+def analyse(
+    scores: Scores, image_paths: list[str], class_names: list[str], config: EvaluateConfig
+) -> Analysis:
+    """Per-class metrics, confusion, calibration and the most confident mistakes of the scores."""
+    matrix = confusion_matrix(scores.labels, scores.predicted, len(class_names))
+    table = per_class_metrics(matrix, class_names)
+    correct = scores.predicted == scores.labels
+    bins = calibration_bins(scores.confidence, correct, config.ece_bins)
+    return Analysis(
+        accuracy=float(correct.mean()),
+        macro_f1=float(table["f1"].mean()),
+        # The score of always answering the largest class: what the model has to beat.
+        majority_rate=float(table["support"].max() / len(scores.labels)),
+        ece=expected_calibration_error(bins),
+        per_class=table,
+        confusion=matrix,
+        calibration=bins,
+        mistakes=confident_mistakes(scores, image_paths, class_names, config.n_mistakes),
+    )
+
+
+def draw_figures(
+    analysis: Analysis,
+    history: list[dict[str, float]],
+    mistake_images: list[np.ndarray],
+    figures_dir: Path,
+) -> dict[str, Path]:
+    """Every evaluation figure; learning curves only when there is a history to draw."""
+    names = analysis.per_class["class"].astype(str).tolist()
+    captions = [
+        f"true {row.true}, said {row.predicted}\n{row.confidence:.0%} sure"
+        for row in analysis.mistakes.itertuples()
+    ]
+    figures = {
+        "per_class": plots.per_class(analysis.per_class, figures_dir / "per_class_metrics.png"),
+        "confusion": plots.confusion(
+            analysis.confusion, names, figures_dir / "confusion_matrix.png"
+        ),
+        "reliability": plots.reliability(
+            analysis.calibration, analysis.ece, figures_dir / "reliability_diagram.png"
+        ),
+        "mistakes": plots.image_grid(
+            mistake_images,
+            captions,
+            "Most confident mistakes (test split)",
+            figures_dir / "confident_mistakes.png",
+        ),
+    }
+    if history:
+        figures["learning_curves"] = plots.learning_curves(
+            history, figures_dir / "learning_curves.png"
+        )
+    return figures
+
+
+def checkpoint_path(settings: Settings) -> Path:
+    paths = settings.paths
+    return (
+        paths.checkpoint_best if settings.evaluate.checkpoint == "best" else paths.checkpoint_last
+    )
+
+
+def evaluate(settings: Settings) -> Evaluation:
+    """Score the test split with the chosen checkpoint and draw the evaluation figures."""
+    paths, config = settings.paths, settings.evaluate
+    device = select_device(settings.train.device)
+    loaded = load_for_inference(checkpoint_path(settings), device)
+    split = load_split(paths)
+    if list(split.info.names) != loaded.class_names:
+        raise MissingArtifactError(
+            f"The checkpoint was trained on classes {loaded.class_names}, the current split has "
+            f"{list(split.info.names)}: run the `train` command again."
+        )
+    test_rows = split.part("test")
+    if not test_rows:
+        raise MissingArtifactError(
+            f"{paths.manifest} has no test images: run the `data` command with "
+            "data.test_fraction above 0."
+        )
+    images = ManifestDataset(test_rows, loaded.image_size, loaded.channels, seed=settings.seed)
+    loader = make_loader(images, batch_size=config.batch_size, shuffle=False, seed=settings.seed)
+    # Default collation stacks each batch's integer labels into one tensor.
+    batches = cast("Iterable[tuple[torch.Tensor, torch.Tensor]]", loader)
+    if config.max_batches:
+        batches = islice(batches, config.max_batches)
+    scores = score(loaded.model, batches, device)
+    scored_rows = test_rows[: len(scores.labels)]
+    shown = [shown_path(row.path, paths.root) for row in scored_rows]
+    analysis = analyse(scores, shown, loaded.class_names, config)
+    by_path = {shown_path(row.path, paths.root): row.path for row in scored_rows}
+    mistake_images = [
+        load_image(by_path[path], loaded.image_size, loaded.channels).permute(1, 2, 0).numpy()
+        for path in analysis.mistakes["path"]
+    ]
+    figures = draw_figures(analysis, loaded.history, mistake_images, paths.figures_dir)
+    counts = Counter(row.split for row in split.rows)
+    summary = Summary(
+        class_names=loaded.class_names,
+        test_images=len(scores.labels),
+        accuracy=analysis.accuracy,
+        macro_f1=analysis.macro_f1,
+        majority_rate=analysis.majority_rate,
+        ece=analysis.ece,
+        ece_bins=config.ece_bins,
+        images_per_second=scores.images_per_second,
+        eval_batch_size=config.batch_size,
+        device=str(device),
+        model=loaded.model_name,
+        parameters=count_parameters(loaded.model),
+        image_size=loaded.image_size,
+        channels=loaded.channels,
+        best_epoch=loaded.best_epoch,
+        best_metric=loaded.best_metric,
+        monitor=loaded.monitor,
+        run_id=loaded.run_id,
+        precision=f"{loaded.precision} ({loaded.precision_reason})",
+        train_images=counts["train"],
+        val_images=counts["val"],
+        history=loaded.history,
+        figures={
+            key: path.relative_to(paths.reports_dir).as_posix() for key, path in figures.items()
+        },
+    )
+    return Evaluation(
+        summary=summary,
+        per_class=analysis.per_class,
+        confusion=analysis.confusion,
+        calibration=analysis.calibration,
+        mistakes=analysis.mistakes,
     )
 
 

@@ -24,26 +24,6 @@ class ExportError(UserError):
     """The exported model does not behave like the PyTorch one: it is not safe to ship."""
 
 
-class WithInputScaling(torch.nn.Module):
-    """The model with its input normalisation inside, so the ONNX graph takes raw pixels.
-
-    Callers then feed images scaled to [0, 1], channels first, and cannot forget (or get wrong)
-    the mean and standard deviation the model was trained with.
-    """
-
-    def __init__(self, model: torch.nn.Module, mean: Sequence[float], std: Sequence[float]) -> None:
-        super().__init__()
-        self.model = model
-        shape = (1, len(mean), 1, 1)
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(shape))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).reshape(shape))
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        mean, std = self.get_buffer("mean"), self.get_buffer("std")
-        output: torch.Tensor = self.model((images - mean) / std)
-        return output
-
-
 @dataclass(frozen=True)
 class Parity:
     """One batch run through both runtimes."""
@@ -65,6 +45,8 @@ class ExportResult:
     tolerance: float
     parity: list[Parity]
     size_bytes: int
+    # The parity figure, relative to reports/, once drawn.
+    figure: str | None = None
 
     @property
     def max_abs_diff(self) -> float:

@@ -64,7 +64,7 @@ def export_section(result: ExportResult | None) -> list[str]:
             "PyTorch within the tolerance.\n"
         ),
         tables.to_markdown(parity_table(result)),
-        "![ONNX parity](figures/onnx_parity.png)\n",
+        f"![ONNX parity]({result.figure})\n" if result.figure else "",
     ]
 
 
