@@ -68,8 +68,12 @@ def open_image(path: Path) -> Image.Image:
         with Image.open(path) as probe:
             probe.verify()
         image = Image.open(path)
-        # load() decodes every pixel: the only way to find a file cut short after its header.
-        image.load()
+        try:
+            # load() decodes every pixel: the only way to find a file cut short after its header.
+            image.load()
+        except BaseException:
+            image.close()
+            raise
     except UnidentifiedImageError:
         reason = "not an image Pillow can read (unknown or damaged format)"
         raise BadImageError(path, reason) from None
@@ -80,6 +84,7 @@ def open_image(path: Path) -> Image.Image:
         raise BadImageError(path, f"corrupt or truncated image ({error})") from None
     width, height = image.size
     if min(width, height) < MIN_SIDE:
+        image.close()
         raise BadImageError(
             path, f"too small ({width}x{height} pixels; each side needs at least {MIN_SIDE})"
         )
@@ -108,7 +113,8 @@ def convert(image: Image.Image, channels: int) -> Image.Image:
         # One band: the extrema are (lowest, highest).
         low, high = cast("tuple[float, float]", image.getextrema())
         scale = 255.0 / (high - low) if high != low else 0.0
-        image = image.point(lambda value: (value - low) * scale).convert("L")
+        # +0.5 rounds to the nearest level when "L" truncates.
+        image = image.point(lambda value: (value - low) * scale + 0.5).convert("L")
     if "A" in image.getbands() or image.mode in {"LA", "La", "PA"}:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
