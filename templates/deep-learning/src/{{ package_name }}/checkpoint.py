@@ -10,14 +10,16 @@ import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
 
-from .config import ModelName, NormName
 from .errors import MissingArtifactError, UserError
 from .models import build_model
+
+if TYPE_CHECKING:
+    from .config import ModelName, NormName
 
 # Bumped when the layout changes, so an old file gets a clear error instead of a KeyError.
 FORMAT_VERSION = 1
@@ -95,10 +97,7 @@ def model_from_checkpoint(payload: Checkpoint, *, use_ema: bool = True) -> nn.Mo
         width=int(str(spec["width"])),
     )
     ema = payload.get("ema")
-    if use_ema and isinstance(ema, dict):
-        weights = ema["model"]
-    else:
-        weights = payload["model"]
+    weights = ema["model"] if use_ema and isinstance(ema, dict) else payload["model"]
     model.load_state_dict(cast("dict[str, torch.Tensor]", weights))
     return model.eval()
 

@@ -1,4 +1,4 @@
-"""Typed settings: defaults < configs/default.toml < environment < preset < `--set group.field=value`.
+"""Typed settings: defaults < configs/default.toml < environment < preset < `--set group.field=v`.
 
 Every value that changes a run lives here, so the resolved config saved beside each run
 (`Settings.to_toml`) reproduces it: `train --config models/runs/<run>/config.toml`.
@@ -33,11 +33,19 @@ Layer: TypeAlias = dict[str, object]
 class DataConfig(SettingsGroup):
     """How the image folder is split and how images are fed to the model."""
 
-    # Images are resized to image_size x image_size; the bundled digits are 32x32 already.
-    image_size: int = Field(default=32, ge=8, le=1024)
+    # Images are resized to image_size x image_size; the bundled digits are 28x28 already.
+    image_size: int = Field(default=28, ge=8, le=1024)
     val_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
     test_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
+    # Augmentation (train split only, when augment is true); 0 / false switches one off.
     augment: bool = True
+    # A random shift of up to this many pixels.
+    crop_padding: int = Field(default=2, ge=0)
+    # Never for digits: a mirrored 2 is no 2.
+    hflip: bool = False
+    rotate_degrees: float = Field(default=10.0, ge=0.0, le=180.0)
+    # Brightness and contrast change by up to this fraction.
+    jitter: float = Field(default=0.1, ge=0.0, lt=1.0)
     # 0 loads in the training process: exact resume and the tests rely on it; more overlap
     # image decoding with training on a multi-core machine.
     num_workers: int = Field(default=0, ge=0)
@@ -284,8 +292,7 @@ def check_top_level(layer: Mapping[str, object], source: str) -> None:
 
 def group_fields(group: str) -> tuple[str, ...]:
     annotation = Settings.model_fields[group].annotation
-    assert isinstance(annotation, type)
-    return tuple(annotation.model_fields)
+    return tuple(annotation.model_fields) if isinstance(annotation, type) else ()
 
 
 def deep_merge(*layers: Mapping[str, object]) -> Layer:

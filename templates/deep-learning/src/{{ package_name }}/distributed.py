@@ -40,7 +40,7 @@ class Distributed:
 
 
 def select_device(requested: DeviceName, local_rank: int = 0) -> torch.device:
-    """cuda (this process's GPU), else mps, else cpu; an unavailable requested device is an error."""
+    """cuda (this process's GPU), else mps, else cpu; a requested device that is absent: error."""
     has_cuda = torch.cuda.is_available()
     has_mps = torch.backends.mps.is_available()
     if requested == "auto":

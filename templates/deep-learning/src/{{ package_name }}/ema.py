@@ -1,6 +1,7 @@
 """An exponential moving average of the weights: often a better model than the last step's."""
 
 import copy
+from typing import cast
 
 import torch
 from torch import nn
@@ -25,8 +26,8 @@ class ModelEma:
     def update(self, model: nn.Module) -> None:
         self.updates += 1
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for mine, theirs in zip(self.module.parameters(), model.parameters(), strict=True):
-            mine.lerp_(theirs.detach(), 1.0 - decay)
+        for average, weight in zip(self.module.parameters(), model.parameters(), strict=True):
+            average.lerp_(weight.detach(), 1.0 - decay)
         for mine, theirs in zip(self.module.buffers(), model.buffers(), strict=True):
             mine.copy_(theirs)
 
@@ -34,7 +35,5 @@ class ModelEma:
         return {"model": self.module.state_dict(), "updates": self.updates, "decay": self.decay}
 
     def load_state_dict(self, state: dict[str, object]) -> None:
-        weights = state["model"]
-        assert isinstance(weights, dict)
-        self.module.load_state_dict(weights)
+        self.module.load_state_dict(cast("dict[str, torch.Tensor]", state["model"]))
         self.updates = int(str(state["updates"]))

@@ -4,6 +4,8 @@ Both take images in [0, 1] (N x C x H x W) and return logits (N x classes); they
 input themselves, so the dataset, `predict` and the ONNX export all feed the same raw pixels.
 """
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -11,10 +13,22 @@ from .config import ModelName, NormName
 
 
 class Standardize(nn.Module):
-    """Maps [0, 1] pixels to roughly zero mean and unit spread (fixed, so nothing to learn)."""
+    """(pixels - mean) / std per channel, with the training images' mean and std.
+
+    Buffers, not parameters: saved with the weights (so checkpoints and the ONNX export carry
+    them) but never trained.
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(-1, 1, 1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return (images - 0.5) / 0.25
+        return (images - self.mean) / self.std
 
 
 class GlobalAvgPool(nn.Module):
@@ -29,7 +43,7 @@ class GlobalAvgPool(nn.Module):
 
 
 def norm_layer(norm: NormName, channels: int) -> nn.Module:
-    """BatchNorm by default; GroupNorm when per-process batches are too small for batch statistics."""
+    """BatchNorm by default; GroupNorm when per-process batches are too small for batch stats."""
     if norm == "batch":
         return nn.BatchNorm2d(channels)
     if norm == "group":
@@ -57,7 +71,7 @@ class SmallCNN(nn.Module):
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            Standardize(),
+            Standardize([0.5] * in_channels, [0.25] * in_channels),
             conv_block(in_channels, w, norm),
             conv_block(w, w, norm),
             nn.MaxPool2d(2),
@@ -70,7 +84,8 @@ class SmallCNN(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * w, num_classes))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(images))
+        logits: torch.Tensor = self.head(self.features(images))
+        return logits
 
 
 class ResidualBlock(nn.Module):
@@ -97,7 +112,8 @@ class ResidualBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.norm1(self.conv1(x)))
         out = self.norm2(self.conv2(out))
-        return self.relu(out + self.shortcut(x))
+        activated: torch.Tensor = self.relu(out + self.shortcut(x))
+        return activated
 
 
 class ResNet(nn.Module):
@@ -109,7 +125,7 @@ class ResNet(nn.Module):
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            Standardize(),
+            Standardize([0.5] * in_channels, [0.25] * in_channels),
             conv_block(in_channels, w, norm),
             ResidualBlock(w, w, 1, norm),
             ResidualBlock(w, w, 1, norm),
@@ -122,10 +138,11 @@ class ResNet(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * w, num_classes))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(images))
+        logits: torch.Tensor = self.head(self.features(images))
+        return logits
 
 
-def build_model(
+def build_model(  # noqa: PLR0913 (the architecture's knobs, passed by name)
     name: ModelName,
     num_classes: int,
     in_channels: int,
@@ -133,11 +150,19 @@ def build_model(
     *,
     width: int = 32,
     dropout: float = 0.0,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
 ) -> nn.Module:
-    """The network called `name`, with fresh weights drawn from torch's (seeded) generator."""
-    if name == "small_cnn":
-        return SmallCNN(num_classes, in_channels, norm, width, dropout)
-    return ResNet(num_classes, in_channels, norm, width, dropout)
+    """The network called `name`, with fresh weights drawn from torch's (seeded) generator.
+
+    `mean` and `std` (per channel, of the training images) standardise its input; a checkpoint's
+    weights bring their own. The default maps [0, 1] to about [-2, 2].
+    """
+    network = SmallCNN if name == "small_cnn" else ResNet
+    model = network(num_classes, in_channels, norm, width, dropout)
+    if mean is not None and std is not None:
+        model.features[0] = Standardize(mean, std)
+    return model
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -94,7 +94,8 @@ def choose_cuda(device: torch.device, requested: PrecisionName) -> Precision:
 def choose_cpu(requested: PrecisionName, flags: dict[str, bool]) -> Precision:
     if requested == "fp16":
         raise InvalidSettingError(
-            "train.precision=fp16: fp16 training needs a CUDA GPU; on the CPU use auto, bf16 or fp32."
+            "train.precision=fp16: fp16 training needs a CUDA GPU; "
+            "on the CPU use auto, bf16 or fp32."
         )
     native = [flag for flag, present in flags.items() if present]
     if native:

@@ -1,7 +1,12 @@
-"""Seeds, the determinism switch, and the random states a checkpoint saves and restores."""
+"""Seeds, the determinism switch, and the random states a checkpoint saves and restores.
+
+NumPy's legacy global generator is seeded and saved on purpose (ruff's NPY002 notwithstanding):
+it is the one that third-party code calling np.random.* draws from.
+"""
 
 import os
 import random
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -10,7 +15,7 @@ import torch
 def seed_everything(seed: int, *, deterministic: bool) -> None:
     """Seed Python, NumPy and torch; with `deterministic`, refuse nondeterministic kernels."""
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(deterministic)
     # cuDNN's autotuner picks kernels by timing them, so two runs may pick different ones.
@@ -35,15 +40,35 @@ def seed_worker(worker_id: int) -> None:
     """
     del worker_id  # torch.initial_seed() already differs per worker
     worker_seed = torch.initial_seed() % 2**32
-    np.random.seed(worker_seed)
+    np.random.seed(worker_seed)  # noqa: NPY002
     random.seed(worker_seed)
 
 
-def rng_state() -> dict[str, object]:
+class PythonState(TypedDict):
+    version: int
+    state: list[int]
+    gauss: float | None
+
+
+class NumpyState(TypedDict):
+    key: torch.Tensor
+    pos: int
+    has_gauss: int
+    gauss: float
+
+
+class RngState(TypedDict, total=False):
+    python: PythonState
+    numpy: NumpyState
+    torch: torch.Tensor
+    cuda: list[torch.Tensor]
+
+
+def rng_state() -> RngState:
     """Every global random state, as tensors and plain values (loadable with weights_only)."""
     version, python_state, gauss = random.getstate()
-    numpy_state = np.random.get_state(legacy=False)
-    state: dict[str, object] = {
+    numpy_state = np.random.get_state(legacy=False)  # noqa: NPY002
+    state: RngState = {
         "python": {"version": version, "state": list(python_state), "gauss": gauss},
         "numpy": {
             "key": torch.from_numpy(np.asarray(numpy_state["state"]["key"], dtype=np.int64)),
@@ -58,14 +83,12 @@ def rng_state() -> dict[str, object]:
     return state
 
 
-def set_rng_state(state: dict[str, object]) -> None:
+def set_rng_state(state: RngState) -> None:
     """Put back the random states `rng_state` returned."""
     python = state["python"]
-    assert isinstance(python, dict)
     random.setstate((python["version"], tuple(python["state"]), python["gauss"]))
     numpy = state["numpy"]
-    assert isinstance(numpy, dict)
-    np.random.set_state(
+    np.random.set_state(  # noqa: NPY002
         {
             "bit_generator": "MT19937",
             "state": {"key": numpy["key"].numpy().astype(np.uint32), "pos": numpy["pos"]},
@@ -73,9 +96,6 @@ def set_rng_state(state: dict[str, object]) -> None:
             "gauss": numpy["gauss"],
         }
     )
-    torch_state = state["torch"]
-    assert isinstance(torch_state, torch.Tensor)
-    torch.set_rng_state(torch_state)
-    cuda = state.get("cuda")
-    if isinstance(cuda, list) and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda)
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

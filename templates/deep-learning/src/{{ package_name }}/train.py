@@ -16,7 +16,7 @@ import json
 import math
 import time
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, cast
 
 import mlflow
@@ -25,6 +25,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -51,11 +52,18 @@ from .distributed import (
     wrap,
 )
 from .ema import ModelEma
-from .errors import MissingArtifactError, UserError
+from .errors import UserError
 from .models import build_model
 from .precision import Precision, choose_precision
 from .schedule import warmup_cosine
-from .seeding import epoch_generator, rng_state, seed_everything, seed_worker, set_rng_state
+from .seeding import (
+    RngState,
+    epoch_generator,
+    rng_state,
+    seed_everything,
+    seed_worker,
+    set_rng_state,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -91,6 +99,9 @@ class TrainData:
     class_names: list[str]
     channels: int
     image_size: int
+    # Per channel, of the training images: the model standardises its input with them.
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -223,26 +234,28 @@ def train(
 
 def load_data(settings: Settings, paths: Paths) -> TrainData:
     """The train and validation splits of the manifest `data` wrote."""
-    from .dataset import ManifestDataset, read_classes, read_manifest
+    from .augment import Augment
+    from .dataset import ManifestDataset, load_split
 
-    if not paths.manifest.is_file():
-        raise MissingArtifactError(f"{paths.manifest}: no split manifest yet; run `data` first.")
-    rows = read_manifest(paths.manifest)
-    classes = read_classes(paths.classes_json)
+    split = load_split(paths)
+    info = split.info
     size = settings.data.image_size
     # The overfit check memorises one fixed batch, so that batch must not change between steps.
     augment = settings.data.augment and not settings.train.overfit_batch
-
-    def split(name: str, *, train: bool) -> Dataset[Sample]:
-        chosen = [row for row in rows if row.split == name]
-        return ManifestDataset(chosen, classes.names, size, classes.channels, train=train)
-
     return TrainData(
-        train=split("train", train=augment),
-        val=split("val", train=False),
-        class_names=list(classes.names),
-        channels=classes.channels,
+        train=ManifestDataset(
+            split.part("train"),
+            size,
+            info.channels,
+            augment=Augment.from_config(settings.data) if augment else None,
+            seed=settings.seed,
+        ),
+        val=ManifestDataset(split.part("val"), size, info.channels),
+        class_names=list(info.names),
+        channels=info.channels,
         image_size=size,
+        mean=info.mean,
+        std=info.std,
     )
 
 
@@ -254,7 +267,7 @@ def prepare(
     seed_everything(settings.seed, deterministic=config.deterministic)
     if config.overfit_batch:
         one_batch = Subset(data.train, range(min(config.batch_size, len_of(data.train))))
-        data = TrainData(one_batch, one_batch, data.class_names, data.channels, data.image_size)
+        data = replace(data, train=one_batch, val=one_batch)
     if len_of(data.train) == 0 or len_of(data.val) == 0:
         raise UserError("The train or validation split is empty: add images and run `data` again.")
 
@@ -265,6 +278,8 @@ def prepare(
         norm=config.norm,
         width=config.width,
         dropout=config.dropout,
+        mean=data.mean,
+        std=data.std,
     ).to(device)
     precision = choose_precision(device, config.precision)
     # The EMA copy averages the bare model's weights, so it is made before the DDP wrapper.
@@ -331,7 +346,8 @@ def fit(run: Run) -> TrainResult:
             state.finished = stop or state.epoch == config.epochs
             log_epoch(run, metrics, improved=improved)
             if stop:
-                say(run, f"Early stop: no better {config.early_stopping_metric} in {config.patience} epochs.")
+                metric, patience = config.early_stopping_metric, config.patience
+                say(run, f"Early stop: no better {metric} in {patience} epochs.")
                 return result(run, stopped_early=True, interrupted=False)
     return result(run, stopped_early=False, interrupted=False)
 
@@ -340,19 +356,9 @@ def train_one_epoch(run: Run, progress: Progress | None) -> bool:
     """Train on the rest of the current epoch; False when stop_after_steps interrupts it."""
     config = run.settings.train
     state = run.state
-    model, optimizer, scaler = run.model, run.optimizer, run.scaler
+    model, scaler = run.model, run.scaler
     accumulate = config.accumulate_steps
-    # Skip what an interrupted run already trained on: the same order, from the same point.
-    run.sampler.set_position(state.epoch, state.batches_done * config.batch_size)
-    loader = DataLoader(
-        run.data.train,
-        batch_size=config.batch_size,
-        sampler=run.sampler,
-        num_workers=run.settings.data.num_workers,
-        generator=epoch_generator(run.settings.seed, state.epoch),
-        worker_init_fn=seed_worker,
-        pin_memory=run.device.type == "cuda",
-    )
+    loader = epoch_loader(run)
     batches_in_epoch = state.batches_done + len(loader)
     if config.max_steps_per_epoch:
         batches_in_epoch = min(batches_in_epoch, config.max_steps_per_epoch * accumulate)
@@ -362,11 +368,11 @@ def train_one_epoch(run: Run, progress: Progress | None) -> bool:
     started = time.perf_counter()
     images_done = 0
 
-    for index, (images, labels) in enumerate(loader, start=state.batches_done):
+    for index, (batch_images, batch_labels) in enumerate(loader, start=state.batches_done):
         if index >= batches_in_epoch:
             break
-        images = images.to(run.device, non_blocking=True)
-        labels = labels.to(run.device, non_blocking=True)
+        images = batch_images.to(run.device, non_blocking=True)
+        labels = batch_labels.to(run.device, non_blocking=True)
         # An optimiser step every `accumulate` batches, and at the end of the epoch.
         is_step = (index + 1) % accumulate == 0 or index + 1 == batches_in_epoch
         with no_sync_unless(model, is_step):
@@ -388,19 +394,8 @@ def train_one_epoch(run: Run, progress: Progress | None) -> bool:
         if not is_step:
             continue
 
-        if config.grad_clip_norm:
-            # Clip the true gradients: undo the fp16 loss scale first (a no-op otherwise).
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
-        scaler.step(optimizer)
-        scaler.update()
-        optimizer.zero_grad(set_to_none=True)
-        run.scheduler.step()
-        if run.ema is not None:
-            run.ema.update(unwrap(model))
-        state.global_step += 1
+        optimizer_step(run)
         state.batches_done = index + 1
-
         if config.stop_after_steps and state.global_step >= config.stop_after_steps:
             state.train_seconds += time.perf_counter() - started
             return False
@@ -410,6 +405,48 @@ def train_one_epoch(run: Run, progress: Progress | None) -> bool:
             started = time.perf_counter()
     state.train_seconds += time.perf_counter() - started
     return True
+
+
+def epoch_loader(run: Run) -> DataLoader[Sample]:
+    """The current epoch's batches, less those an interrupted run already trained on.
+
+    The order is DistributedSampler's for (seed, epoch), the same in a resumed run, so skipping
+    the first `batches_done` batches continues exactly where the interrupted run stopped.
+    """
+    state = run.state
+    config = run.settings.train
+    run.sampler.set_position(state.epoch, state.batches_done * config.batch_size)
+    # The augmentation of image i in epoch e is drawn from a generator seeded with (seed, e, i).
+    if hasattr(run.data.train, "epoch"):
+        run.data.train.epoch = state.epoch
+    return DataLoader(
+        run.data.train,
+        batch_size=config.batch_size,
+        sampler=run.sampler,
+        num_workers=run.settings.data.num_workers,
+        # Seeds the workers (their torch seed, from which seed_worker seeds the rest).
+        generator=epoch_generator(run.settings.seed, state.epoch),
+        worker_init_fn=seed_worker,
+        pin_memory=run.device.type == "cuda",
+    )
+
+
+def optimizer_step(run: Run) -> None:
+    """Clip, step AdamW (through the GradScaler), step the schedule, update the EMA."""
+    config = run.settings.train
+    scaler, optimizer = run.scaler, run.optimizer
+    if config.grad_clip_norm:
+        # Clip the true gradients: undo the fp16 loss scale first (a no-op otherwise).
+        scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(run.model.parameters(), config.grad_clip_norm)
+    # With fp16, skips the step if the scaled gradients overflowed (and lowers the scale).
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    run.scheduler.step()
+    if run.ema is not None:
+        run.ema.update(unwrap(run.model))
+    run.state.global_step += 1
 
 
 def no_sync_unless(model: nn.Module, is_step: bool) -> AbstractContextManager[object]:
@@ -438,10 +475,10 @@ def validate(run: Run) -> dict[str, float]:
     classes = len(run.data.class_names)
     confusion = torch.zeros((classes, classes), dtype=torch.int64, device=run.device)
     loss_sum = torch.zeros((), dtype=torch.float64, device=run.device)
-    for index, (images, labels) in enumerate(loader):
+    for index, (batch_images, batch_labels) in enumerate(loader):
         if config.max_val_batches and index >= config.max_val_batches:
             break
-        images, labels = images.to(run.device), labels.to(run.device)
+        images, labels = batch_images.to(run.device), batch_labels.to(run.device)
         with run.precision.autocast():
             logits = model(images)
         loss_sum += nn.functional.cross_entropy(logits.float(), labels, reduction="sum").double()
@@ -482,13 +519,14 @@ def epoch_metrics(run: Run) -> dict[str, float]:
 
 
 def update_early_stopping(run: Run, metrics: dict[str, float]) -> bool:
-    """Whether the monitored metric improved (by at least min_delta); counts the epochs it did not."""
+    """Whether the monitored metric improved by more than min_delta; else one more bad epoch."""
     config = run.settings.train
     state = run.state
     value = metrics[config.early_stopping_metric]
     # Lower is better for a loss, higher for accuracy and F1.
     sign = -1.0 if config.early_stopping_metric == "val_loss" else 1.0
-    improved = math.isnan(state.best_metric) or sign * (value - state.best_metric) > config.min_delta
+    gain = sign * (value - state.best_metric)
+    improved = math.isnan(state.best_metric) or gain > config.min_delta
     if improved:
         state.best_metric, state.best_epoch, state.bad_epochs = value, state.epoch + 1, 0
     else:
@@ -578,7 +616,7 @@ def restore(run: Run, saved: Checkpoint) -> None:
         run.ema.load_state_dict(ema)
     run.state = LoopState.from_dict(saved, run.device)
     # Last: building the run above drew random numbers too.
-    set_rng_state(cast("dict[str, object]", saved["rng"]))
+    set_rng_state(cast("RngState", saved["rng"]))
 
 
 def check_same_settings(run: Run, saved: dict[str, object]) -> None:
@@ -626,7 +664,8 @@ def tracking_run(run: Run, *, resumed: bool) -> Iterator[None]:
             mlflow.set_tag("resumed_at_step", str(run.state.global_step))
         else:
             active = stack.enter_context(tracking.start_run(settings, run_name="train"))
-            mlflow.log_params({key: str(value) for key, value in flatten(settings.values()).items()})
+            params = flatten(settings.values())
+            mlflow.log_params({key: str(value) for key, value in params.items()})
         run.state.run_id = active.info.run_id
         broadcast_text(run.state.run_id, run.context)
         config_file = run_dir(run) / "config.toml"
@@ -679,7 +718,7 @@ def progress_bar(run: Run) -> AbstractContextManager[Progress | None]:
     )
 
 
-def start_task(progress: Progress | None, run: Run, total: int) -> int | None:
+def start_task(progress: Progress | None, run: Run, total: int) -> TaskID | None:
     if progress is None:
         return None
     return progress.add_task(
