@@ -70,11 +70,26 @@ def user_helper() -> str:
     return "kept"
 '''
 
-# Per type: the answers that switch an option on at update time, and a dependency it adds.
+
+@dataclass(frozen=True)
+class Adds:
+    """What switching an option on adds to a project: a dependency, or a file."""
+
+    dependency: str | None = None
+    file: str | None = None
+
+    def found_in(self, project: Path) -> bool:
+        if self.file is not None:
+            return (project / self.file).is_file()
+        return any(d.startswith(str(self.dependency)) for d in _dependencies(project))
+
+
+# Per type: the answers that switch an option on at update time, and what the option adds.
 # Every project type needs an entry: test_changing_an_answer_applies_its_effect fails without one.
-OPTION_TO_ENABLE: dict[str, tuple[dict[str, Any], str]] = {
-    "tabular": ({"boosting_models": True}, "xgboost"),
-    "service": ({"fast_event_loop": True}, "uvicorn[standard]"),
+OPTION_TO_ENABLE: dict[str, tuple[dict[str, Any], Adds]] = {
+    "tabular": ({"boosting_models": True}, Adds(dependency="xgboost")),
+    "service": ({"fast_event_loop": True}, Adds(dependency="uvicorn[standard]")),
+    "deep-learning": ({"gpu_image": True}, Adds(file="Dockerfile.gpu")),
 }
 FAST_STATIC_CHECKS = ["actionlint", "workflow-schema", "hadolint", "lint"]
 
@@ -275,17 +290,17 @@ def test_changing_an_answer_applies_its_effect(
     """Scenario 7: `ml-milestones update --data` switches an option on; the CI still passes."""
     if project_type not in OPTION_TO_ENABLE:
         pytest.fail(f"{project_type!r} has no OPTION_TO_ENABLE entry in {__file__}")
-    changes, dependency = OPTION_TO_ENABLE[project_type]
+    changes, adds = OPTION_TO_ENABLE[project_type]
     project = render_project(template, first_variant(project_type), tmp_path / "project")
-    assert not any(d.startswith(dependency) for d in _dependencies(project)), (
-        f"{dependency} is there before the update: pick an option the first variant leaves off"
+    assert not adds.found_in(project), (
+        f"{adds} is there before the update: pick an option the first variant leaves off"
     )
     data = [f"{key}={str(value).lower()}" for key, value in changes.items()]
 
     code, printed = run_update_command(project, data=data, check=False)
 
     assert code == 0, printed
-    assert any(d.startswith(dependency) for d in _dependencies(project)), _dependencies(project)
+    assert adds.found_in(project), f"{adds} missing after the update"
     for key, value in changes.items():
         assert answers(project)[key] == value
     assert conflicted_files(project) == []
