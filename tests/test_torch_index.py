@@ -66,6 +66,7 @@ def test_the_local_index_lists_the_torch_wheels(tmp_path: Path) -> None:
     page = (Path(url.removeprefix("file://")) / "torch" / "index.html").read_text()
     assert "torch-2.13.0%2Bcpu-cp311" in page  # the `+` of the local tag, URL-quoted
     assert "torchvision" not in page
+    assert torch_index.wheel_pythons({"UV_FIND_LINKS": str(wheels)}) == {"3.11"}
 
 
 def test_a_chosen_pytorch_index_is_left_alone(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from .copier_config import questions
 from .paths import SHARED_DIR, project_types
 from .render import render
 from .tools import clean_env, run, which
-from .torch_index import uses_local_torch
+from .torch_index import uses_local_torch, wheel_pythons
 from .variants import VARIANTS, Variant
 
 RECORDS_DIR = SHARED_DIR / "tested_versions"
@@ -240,6 +240,30 @@ def refresh(project_type: str, exclude_newer: str | None = None) -> Path:
         drop_constraints(project)
         uv_lock(project, date)
         return write_record(project_type, Record(date, pins_from_lock(project)))
+
+
+def unlockable_reason(variant: Variant) -> str | None:
+    """Why `variant` cannot be locked on this machine, or None.
+
+    Offline, torch comes from local wheels (torch_index.py), built for some Pythons only (3.11
+    here): a project that requires another Python finds no torch it could install, and uv refuses
+    the lock. Its versions are still the record's: that universal lock covers every Python the
+    type supports, 3.12 and 3.13 included.
+    """
+    env = clean_env()
+    if not uses_local_torch(env.get("UV_INDEX", "")):
+        return None
+    if "torch" not in read_record(variant.project_type).versions():
+        return None
+    python = str(variant.data().get("python_version", questions()["python_version"]["default"]))
+    pythons = wheel_pythons(env)
+    if python in pythons:
+        return None
+    return (
+        f"{variant.id} requires Python {python}, and the local torch wheels are for Python "
+        f"{', '.join(sorted(pythons))} only: uv cannot lock it here (its versions are the "
+        "record's universal lock, which covers every Python)"
+    )
 
 
 def check_variant(variant: Variant, workdir: Path) -> list[str]:

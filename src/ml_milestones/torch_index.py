@@ -53,6 +53,16 @@ def torch_wheels(folders: list[Path]) -> list[Path]:
     )
 
 
+def wheel_pythons(environ: Mapping[str, str]) -> set[str]:
+    """The Python versions the local torch wheels are built for: `cp311` -> `3.11`."""
+    found = set()
+    for wheel in torch_wheels(wheel_folders(environ)):
+        tag = wheel.name.split("-")[2]  # name-version-python-abi-platform.whl
+        if tag.startswith("cp") and tag[2:].isdigit():
+            found.add(f"{tag[2]}.{tag[3:]}")
+    return found
+
+
 def write_index(wheels: list[Path], root: Path) -> Path:
     """A simple index at `root` whose `torch` page links `wheels`; returns `root`."""
     links = "\n".join(
