@@ -29,6 +29,7 @@ from .variants import VARIANTS, Variant
 
 RESULTS = TEMPLATE_ROOT / "benchmarks" / "results.md"
 PLAIN_TRAIN = TEMPLATE_ROOT / "benchmarks" / "plain_train.py"
+DL_TRAIN_BENCH = TEMPLATE_ROOT / "benchmarks" / "dl_train_bench.py"
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,61 @@ def bench_service(workdir: Path) -> list[Row]:
     return rows
 
 
+def bench_deep_learning(workdir: Path) -> list[Row]:
+    """Demo and CI times, then the training loop against a bare loop and CPU bf16 against fp32.
+
+    Offline here torch comes from the local wheel (clean_env points the projects' `pytorch`
+    index at it), so the cold-cache demo copies that wheel instead of downloading ~200 MB.
+    """
+    variant = default_variant("deep-learning")
+    project = render(variant, workdir / "deep-learning")
+    cold_env = {**clean_env(), "UV_CACHE_DIR": str(workdir / "empty-uv-cache")}
+    cold = timed(lambda: nox(project, "-s", "demo", env=cold_env))
+    warm = median_of(2, lambda: nox(project, "-s", "demo", "--reuse-existing-virtualenvs"))
+    fresh_envs = timed(lambda: nox(project, "-s", "demo"))
+    ci = timed(lambda: nox(project))
+    python = project / ".nox" / "demo" / "bin" / "python"
+    out = workdir / "dl-train-bench.json"
+    package = str(yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"])
+    run([str(python), str(DL_TRAIN_BENCH), package, str(out)], project)
+    train = json.loads(out.read_text())
+    epochs = f"{train['epochs']} epochs of {train['train_images']} images, fp32"
+    bf16_note = (
+        "native bf16 (" + ", ".join(k for k, v in train["cpu_bf16_flags"].items() if v) + ")"
+        if train["native_bf16"]
+        else "no native bf16 here: the project trains in fp32"
+    )
+    return [
+        Row("deep-learning `nox -s demo`, cold uv cache", cold, "-", "torch from the local wheel"),
+        Row("deep-learning `nox -s demo`, warm cache, env reused (median of 2)", warm, "≤ 90 s"),
+        Row("deep-learning `nox -s demo`, warm cache, fresh env", fresh_envs, "-"),
+        Row("deep-learning generated CI (`nox`: lint, typecheck, tests), warm", ci, "≤ 120 s"),
+        Row("deep-learning `train` loop", train["loop_seconds"], "-", epochs),
+        Row("bare PyTorch loop, same model, data and batches", train["bare_seconds"], "-", epochs),
+        Row(
+            "ratio loop / bare loop",
+            train["loop_seconds"] / train["bare_seconds"],
+            "≤ 1.10",
+            "logging, metrics, checkpoints, progress; a ratio",
+        ),
+        Row("images/s: the project's loop", train["loop_images_per_second"], "report", epochs),
+        Row("images/s: the bare loop", train["bare_images_per_second"], "report", epochs),
+        Row(
+            "fp32 training step, one batch",
+            train["fp32_step_seconds"],
+            "-",
+            f"{train['threads']} threads",
+        ),
+        Row("bf16 autocast training step, one batch", train["bf16_step_seconds"], "-", bf16_note),
+        Row(
+            "ratio CPU bf16 speedup (fp32 / bf16 step)",
+            train["fp32_step_seconds"] / train["bf16_step_seconds"],
+            "report",
+            bf16_note,
+        ),
+    ]
+
+
 def write_table(rows: list[Row]) -> str:
     lines = [
         "# Benchmarks",
@@ -158,7 +214,8 @@ def write_table(rows: list[Row]) -> str:
         "| --- | ---: | --- | --- |",
     ]
     for row in rows:
-        unit = "" if row.measure.startswith(("ratio", "service bench")) else " s"
+        unitless = ("ratio", "service bench", "images/s")
+        unit = "" if row.measure.startswith(unitless) else " s"
         lines.append(f"| {row.measure} | {row.seconds:.2f}{unit} | {row.target} | {row.note} |")
     text = "\n".join(lines) + "\n"
     RESULTS.parent.mkdir(exist_ok=True)
@@ -171,6 +228,7 @@ SECTIONS: dict[str, Callable[[Path], list[Row]]] = {
     "update": bench_update,
     "tabular": bench_tabular,
     "service": bench_service,
+    "deep-learning": bench_deep_learning,
 }
 
 
