@@ -46,7 +46,16 @@ def test_a_cuda_build_is_chosen_by_answer(build: str, tmp_path: Path) -> None:
     assert uv["index"][0]["explicit"] is True
 
 
-def test_wheel_folders_come_from_uv_then_pip(tmp_path: Path) -> None:
+@pytest.fixture
+def pip_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """pip's configuration is this one file, empty until a test writes it."""
+    config = tmp_path / "pip.conf"
+    config.write_text("")
+    monkeypatch.setattr(torch_index, "_pip_config_files", lambda _environ: [config])
+    return config
+
+
+def test_wheel_folders_come_from_uv_then_pip(tmp_path: Path, pip_config: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     both = {"UV_FIND_LINKS": f"{tmp_path / 'a'},https://example.com/x", "PIP_FIND_LINKS": "b"}
@@ -54,6 +63,8 @@ def test_wheel_folders_come_from_uv_then_pip(tmp_path: Path) -> None:
     pip_only = {"PIP_FIND_LINKS": f"file://{tmp_path / 'b'} {tmp_path / 'missing'}"}
     assert torch_index.wheel_folders(pip_only) == [tmp_path / "b"]
     assert torch_index.wheel_folders({}) == []
+    pip_config.write_text(f"[global]\nfind-links = {tmp_path / 'b'}\n")
+    assert torch_index.wheel_folders({}) == [tmp_path / "b"]
 
 
 def test_the_local_index_lists_the_torch_wheels(tmp_path: Path) -> None:
@@ -69,6 +80,7 @@ def test_the_local_index_lists_the_torch_wheels(tmp_path: Path) -> None:
     assert torch_index.wheel_pythons({"UV_FIND_LINKS": str(wheels)}) == {"3.11"}
 
 
+@pytest.mark.usefixtures("pip_config")
 def test_a_chosen_pytorch_index_is_left_alone(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
     wheels.mkdir()

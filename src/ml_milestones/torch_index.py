@@ -16,6 +16,7 @@ PyTorch's own index (torch from `pytorch`, everything else from PyPI), without e
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import html
 import os
@@ -29,14 +30,42 @@ INDEX_NAME = "pytorch"
 _WHEEL = re.compile(r"^torch-[^-]+-.+\.whl$")
 
 
-def wheel_folders(environ: Mapping[str, str]) -> list[Path]:
-    """The local wheel folders configured for uv, else for pip (`UV_FIND_LINKS`, `PIP_FIND_LINKS`).
+# pip's configuration files, most specific last (pip's own order of precedence, reversed).
+def _pip_config_files(environ: Mapping[str, str]) -> list[Path]:
+    home = Path(environ.get("HOME", str(Path.home())))
+    files = [Path("/etc/xdg/pip/pip.conf"), Path("/etc/pip.conf"), home / ".pip" / "pip.conf"]
+    files.append(home / ".config" / "pip" / "pip.conf")
+    if environ.get("PIP_CONFIG_FILE"):
+        files.append(Path(environ["PIP_CONFIG_FILE"]))
+    return files
 
-    Both accept several locations (uv separates them with commas, pip with spaces); URLs are left
-    out, since only folders on this machine can be listed.
+
+def pip_config_find_links(environ: Mapping[str, str]) -> str:
+    """`find-links` from pip's configuration files (`[global]` or `[install]`), or ''."""
+    found = ""
+    for path in _pip_config_files(environ):
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(path)
+        except configparser.Error:
+            continue
+        for section in ("global", "install"):
+            found = parser.get(section, "find-links", fallback=found)
+    return found
+
+
+def wheel_folders(environ: Mapping[str, str]) -> list[Path]:
+    """The local wheel folders configured for uv, else for pip: `UV_FIND_LINKS`, then
+    `PIP_FIND_LINKS`, then pip's configuration files.
+
+    Each accepts several locations (uv separates them with commas, pip with spaces); URLs are
+    left out, since only folders on this machine can be listed.
     """
-    for variable in ("UV_FIND_LINKS", "PIP_FIND_LINKS"):
-        value = environ.get(variable, "")
+    for value in (
+        environ.get("UV_FIND_LINKS", ""),
+        environ.get("PIP_FIND_LINKS", ""),
+        pip_config_find_links(environ),
+    ):
         folders = [
             Path(urllib.parse.urlparse(item).path if item.startswith("file:") else item)
             for item in re.split(r"[,\s]+", value.strip())
