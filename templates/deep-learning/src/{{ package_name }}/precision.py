@@ -60,16 +60,19 @@ def cpu_bf16_flags() -> dict[str, bool]:
 def choose_precision(
     device: torch.device,
     requested: PrecisionName,
-    cpu_flags: Callable[[], dict[str, bool]] = cpu_bf16_flags,
+    cpu_flags: Callable[[], dict[str, bool]] | None = None,
 ) -> Precision:
-    """The precision for `device`: `requested` if it is supported and sensible, with a reason."""
+    """The precision for `device`: `requested` if it is supported and sensible, with a reason.
+
+    `cpu_flags` replaces the CPU's bf16 detection (the tests simulate a CPU without bf16).
+    """
     kind = device.type
     if requested == "fp32":
         return Precision("fp32", kind, "fp32 as configured (train.precision).")
     if kind == "cuda":
         return choose_cuda(device, requested)
     if kind == "cpu":
-        return choose_cpu(requested, cpu_flags())
+        return choose_cpu(requested, (cpu_flags or cpu_bf16_flags)())
     if requested == "auto":
         return Precision("fp32", kind, f"fp32: mixed precision is not set up for {kind}.")
     raise InvalidSettingError(
