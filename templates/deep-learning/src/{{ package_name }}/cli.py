@@ -2,14 +2,14 @@
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.panel import Panel
 from rich.table import Table
 
 from . import PROJECT_NAME
-from .config import PRESETS, PresetName, Settings, load_settings
+from .config import PRESETS, Settings, load_settings
 from .console import console, create_app, show_written, shown, user_errors
 from .errors import InvalidSettingError
 
@@ -53,7 +53,7 @@ def settings_from(
     return load_settings(
         config_file=config_file,
         overrides=overrides or (),
-        preset=cast("PresetName | None", preset),
+        preset=preset,
     )
 
 

@@ -319,7 +319,7 @@ def evaluate(settings: Settings) -> Evaluation:
         best_metric=loaded.best_metric,
         monitor=loaded.monitor,
         run_id=loaded.run_id,
-        precision=f"{loaded.precision} ({loaded.precision_reason})",
+        precision=loaded.precision_reason.rstrip(".") or loaded.precision,
         train_images=counts["train"],
         val_images=counts["val"],
         history=loaded.history,

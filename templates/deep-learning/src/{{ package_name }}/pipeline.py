@@ -4,6 +4,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from itertools import zip_longest
 from pathlib import Path
 
 import mlflow
@@ -19,7 +20,7 @@ from .predict import PredictResult, predict
 from .tracking import start_run, use_experiment
 
 # How many held-out images the demo copies into a folder to show `predict` on.
-DEMO_IMAGES = 8
+DEMO_IMAGES = 10
 
 
 def run_data(settings: Settings, raw_dir: Path | None = None) -> data.DataSummary:
@@ -135,7 +136,13 @@ def write_demo_input(settings: Settings, count: int = DEMO_IMAGES) -> Path:
     folder = paths.root / "data" / "demo_input"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    for index, row in enumerate(held_out_rows(settings)[:count]):
+    rows = held_out_rows(settings)
+    # One image of each class in turn, so the demo shows every class rather than the first.
+    by_class: dict[int, list[ManifestRow]] = {}
+    for row in rows:
+        by_class.setdefault(row.label, []).append(row)
+    mixed = [row for group in zip_longest(*by_class.values()) for row in group if row]
+    for index, row in enumerate(mixed[:count]):
         # Numbered: two class folders may hold files of the same name.
         shutil.copy2(row.path, folder / f"{index:02d}_{row.path.name}")
     return folder

@@ -20,11 +20,12 @@ def _is_number(value: object) -> bool:
 
 def learning_curves(history: Sequence[dict[str, float]], path: Path) -> Path:
     """Losses, then accuracy-like metrics, then the learning rate, per epoch."""
-    keys = [key for key in history[0] if key != "epoch" and _is_number(history[0][key])]
+    keys = [key for key in history[0] if _is_number(history[0][key])]
+    # Throughput and timings are per-epoch numbers too, but not part of learning.
     panels = {
         "loss": [key for key in keys if "loss" in key],
-        "metric": [key for key in keys if "loss" not in key and "lr" not in key],
-        "learning rate": [key for key in keys if "lr" in key],
+        "accuracy and F1": [key for key in keys if "accuracy" in key or "f1" in key],
+        "learning rate": [key for key in keys if key == "lr"],
     }
     panels = {title: names for title, names in panels.items() if names}
     epochs = [row.get("epoch", index + 1) for index, row in enumerate(history)]
@@ -92,21 +93,17 @@ def reliability(bins: pd.DataFrame, ece: float, path: Path) -> Path:
         edgecolor="white",
         label="accuracy in bin",
     )
-    top.bar(
-        filled["lower"],
-        filled["confidence"] - filled["accuracy"],
-        bottom=filled["accuracy"],
-        width=width[filled.index],
-        align="edge",
-        color=FLAGGED,
-        alpha=0.35,
-        label="gap to confidence",
+    centres = filled["lower"] + width[filled.index] / 2
+    top.scatter(
+        centres, filled["confidence"], marker="D", s=14, color=FLAGGED, label="mean confidence"
     )
     top.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     top.set(title=f"Reliability (test split), ECE {ece:.3f}", ylabel="accuracy", ylim=(0, 1))
     top.legend(loc="upper left", fontsize=8)
     bottom.bar(bins["lower"], bins["count"], width=width, align="edge", color=COLOURS[1])
-    bottom.set(xlabel="confidence of the predicted class", ylabel="images", xlim=(0, 1))
+    # Most images of a good model sit in the top bin: a log scale keeps the others visible.
+    bottom.set_yscale("log")
+    bottom.set(xlabel="confidence of the predicted class", ylabel="images (log)", xlim=(0, 1))
     return save(figure, path)
 
 

@@ -26,11 +26,11 @@ def headline_table(evaluation: Evaluation) -> pd.DataFrame:
     """The few numbers to read first."""
     summary = evaluation.summary
     rows = {
-        "accuracy": summary.accuracy,
-        "macro F1": summary.macro_f1,
-        "majority-class rate (always guessing the largest class)": summary.majority_rate,
-        f"expected calibration error ({summary.ece_bins} equal-width bins)": summary.ece,
-        "test images": summary.test_images,
+        "accuracy": f"{summary.accuracy:.3f}",
+        "macro F1": f"{summary.macro_f1:.3f}",
+        "majority-class rate (always guessing the largest class)": f"{summary.majority_rate:.3f}",
+        f"expected calibration error ({summary.ece_bins} equal-width bins)": f"{summary.ece:.3f}",
+        "test images": str(summary.test_images),
     }
     return pd.DataFrame({"metric": list(rows), "value": list(rows.values())})
 
@@ -44,6 +44,21 @@ def parity_table(result: ExportResult) -> pd.DataFrame:
             "tolerance": [f"{result.tolerance:.0e}" for _ in result.parity],
         }
     )
+
+
+def throughput(evaluation: Evaluation) -> str:
+    summary = evaluation.summary
+    text = (
+        f"Evaluation: {summary.images_per_second:,.0f} images/s, forward passes only, batches "
+        f"of {summary.eval_batch_size} on {summary.device}."
+    )
+    training = [row["images_per_second"] for row in summary.history if "images_per_second" in row]
+    if training:
+        text += (
+            f" Training: {sum(training) / len(training):,.0f} images/s on average over "
+            f"{len(training)} epoch(s), forward and backward passes with data loading."
+        )
+    return text + "\n"
 
 
 def export_section(result: ExportResult | None) -> list[str]:
@@ -80,7 +95,7 @@ def render_markdown(evaluation: Evaluation, exported: ExportResult | None) -> st
             f"channel(s), {len(summary.class_names)} classes. Trained on {summary.train_images} "
             f"images, checkpoint chosen on {summary.val_images} validation images (best "
             f"{summary.monitor} {summary.best_metric:.3f} at epoch {summary.best_epoch}), scored "
-            f"here on {summary.test_images} held-out test images. Training precision: "
+            f"here on {summary.test_images} held-out test images. Precision in training: "
             f"{summary.precision}.\n"
         ),
         "## Held-out results\n",
@@ -104,10 +119,7 @@ def render_markdown(evaluation: Evaluation, exported: ExportResult | None) -> st
         _figure(evaluation, "mistakes", "Most confident mistakes"),
         tables.to_markdown(mistakes) if len(mistakes) else "No mistakes on the test split.\n",
         "## Throughput\n",
-        (
-            f"{summary.images_per_second:,.0f} images/s at evaluation: forward passes only, "
-            f"batches of {summary.eval_batch_size} on {summary.device}.\n"
-        ),
+        throughput(evaluation),
         *export_section(exported),
         "## Data\n",
         (
