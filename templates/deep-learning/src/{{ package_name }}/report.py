@@ -39,7 +39,7 @@ def parity_table(result: ExportResult) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "batch size": [check.batch_size for check in result.parity],
-            "output shape": [str(check.output_shape) for check in result.parity],
+            "output shape": [" x ".join(map(str, check.output_shape)) for check in result.parity],
             "max abs diff": [f"{check.max_abs_diff:.2e}" for check in result.parity],
             "tolerance": [f"{result.tolerance:.0e}" for _ in result.parity],
         }
@@ -73,7 +73,7 @@ def export_section(result: ExportResult | None) -> list[str]:
         (
             f"`{result.path}` (opset {result.opset}, {result.size_bytes / 1024:.0f} KiB) takes "
             f"`{result.input_name}`: float32 images of shape {shape}, channels first, pixel "
-            "values scaled to \\[0, 1\\]. The normalisation the model was trained with is part "
+            "values scaled to [0, 1]. The normalisation the model was trained with is part "
             f"of the graph. It returns `{result.output_name}` (apply softmax for probabilities). "
             "The batch axis is dynamic: ONNX Runtime ran each batch size below and matched "
             "PyTorch within the tolerance.\n"
@@ -110,7 +110,7 @@ def render_markdown(evaluation: Evaluation, exported: ExportResult | None) -> st
         "## Calibration\n",
         (
             f"Expected calibration error **{summary.ece:.3f}**: the predicted class's "
-            f"probability is put into {summary.ece_bins} equal-width bins over \\[0, 1\\]; ECE "
+            f"probability is put into {summary.ece_bins} equal-width bins over [0, 1]; ECE "
             "is the mean over bins of |accuracy - mean confidence|, weighted by the share of "
             "images in the bin. 0 is perfectly calibrated.\n"
         ),
@@ -182,7 +182,7 @@ def render_model_card(evaluation: Evaluation, exported: ExportResult | None) -> 
     else:
         export_text = (
             f"`{exported.path}`, ONNX opset {exported.opset}, dynamic batch axis; it takes "
-            "float32 images scaled to \\[0, 1\\], channels first, and does its own "
+            "float32 images scaled to [0, 1], channels first, and does its own "
             f"normalisation. ONNX Runtime matches PyTorch to {exported.max_abs_diff:.1e} "
             f"(tolerance {exported.tolerance:.0e}) at batch sizes "
             + ", ".join(str(check.batch_size) for check in exported.parity)
