@@ -15,6 +15,7 @@ from rich.table import Table
 
 from .checkpoint import LoadedModel, load_for_inference
 from .config import Settings
+from .console import shown
 from .data import Skipped, shown_path
 from .errors import DataValidationError, MissingArtifactError
 from .images import BadImageError, read_image, to_tensor
@@ -61,6 +62,9 @@ class PredictResult:
             for path, reason in self.skipped:
                 skipped.add_row(path, reason)
             console.print(skipped)
+        console.print(f"Scored {len(self.predictions)} image(s). Written:")
+        for file in self.written:
+            console.print(f"  [green]→[/] {shown(file)}", highlight=False)
 
 
 def image_files(inputs: Path) -> list[Path]:
