@@ -15,6 +15,7 @@ from . import data, evaluate, export, plots, report, train
 from .checkpoint import LoadedModel, load_for_inference
 from .config import Settings
 from .dataset import ManifestRow, load_split
+from .errors import MissingArtifactError
 from .images import load_image
 from .predict import PredictResult, predict
 from .tracking import start_run, use_experiment
@@ -97,6 +98,11 @@ def held_out_rows(settings: Settings) -> list[ManifestRow]:
 def example_images(settings: Settings, loaded: LoadedModel, count: int) -> torch.Tensor:
     """Up to `count` test images, as the model takes them, for checking the export."""
     rows = held_out_rows(settings)[:count]
+    if not rows:
+        raise MissingArtifactError(
+            f"{settings.paths.manifest} has no test images to check the export with: run the "
+            "`data` command with data.test_fraction above 0."
+        )
     return torch.stack([load_image(row.path, loaded.image_size, loaded.channels) for row in rows])
 
 
