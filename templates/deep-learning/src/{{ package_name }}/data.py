@@ -287,8 +287,8 @@ def prepare(settings: Settings, raw_dir: Path | None = None) -> DataSummary:
             count = unpack_sample(raw_dir)
             notes.append(
                 f"{shown_path(raw_dir, paths.root)} did not exist: unpacked the bundled sample, "
-                f"{count:,} MNIST digits (see src/{PACKAGE}/sample_data/SOURCE.md). Replace it with "
-                "your own class folders to train on them."
+                f"{count:,} MNIST digits (see src/{PACKAGE}/sample_data/SOURCE.md). Replace "
+                "it with your own class folders to train on them."
             )
     # Absolute, so the manifest's paths do not depend on the folder `data` was run from.
     raw_dir = raw_dir.expanduser().resolve()
