@@ -77,10 +77,10 @@ class DataSummary:
     written: tuple[Path, ...]
 
     def markdown(self) -> str:
-        parts = ["## Images per class and split\n", tables.to_markdown(self.counts)]
-        parts += ["\n## What the images are\n", tables.to_markdown(self.found)]
+        parts = ["## Images per class and split\n\n", tables.to_markdown(self.counts)]
+        parts += ["\n## What the images are\n\n", tables.to_markdown(self.found)]
         if len(self.skipped):
-            parts += ["\n## Skipped files\n", tables.to_markdown(self.skipped)]
+            parts += ["\n## Skipped files\n\n", tables.to_markdown(self.skipped)]
         if self.notes:
             parts += ["\n", *(f"- {tables.escape(note)}\n" for note in self.notes)]
         return "".join(parts)
