@@ -1,11 +1,12 @@
 """Reading one image file: every way it can fail is a BadImageError naming the file and why."""
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
 import torch
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import UserError
 
@@ -63,21 +64,15 @@ def open_image(path: Path) -> Image.Image:
             f"{', '.join(sorted(IMAGE_SUFFIXES))})",
         )
     try:
-        # verify() checks the structure (chunks, checksums) without decoding the pixels, and
-        # leaves the image unusable: it is opened a second time to decode.
-        with Image.open(path) as probe:
-            probe.verify()
-        image = Image.open(path)
-        try:
-            # load() decodes every pixel: the only way to find a file cut short after its header.
-            image.load()
-        except BaseException:
-            image.close()
-            raise
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that: refuse those too,
+            # rather than decode gigapixels into a 28x28 thumbnail.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = decode(path)
     except UnidentifiedImageError:
         reason = "not an image Pillow can read (unknown or damaged format)"
         raise BadImageError(path, reason) from None
-    except Image.DecompressionBombError as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise BadImageError(path, f"too large to decode safely ({error})") from None
     except (OSError, SyntaxError, ValueError) as error:
         # Pillow signals truncation with OSError and damaged chunks with SyntaxError.
@@ -88,6 +83,22 @@ def open_image(path: Path) -> Image.Image:
         raise BadImageError(
             path, f"too small ({width}x{height} pixels; each side needs at least {MIN_SIDE})"
         )
+    return image
+
+
+def decode(path: Path) -> Image.Image:
+    """Check the file's structure, then decode every pixel of it."""
+    # verify() checks the structure (chunks, checksums) without decoding the pixels, and leaves
+    # the image unusable: it is opened a second time to decode.
+    with Image.open(path) as probe:
+        probe.verify()
+    image = Image.open(path)
+    try:
+        # load() decodes every pixel: the only way to find a file cut short after its header.
+        image.load()
+    except BaseException:
+        image.close()
+        raise
     return image
 
 
@@ -140,7 +151,8 @@ def resize(image: Image.Image, size: int) -> Image.Image:
 def read_image(path: Path, size: int, channels: int) -> Image.Image:
     """Read `path` as an L (channels=1) or RGB (channels=3) image of size x size pixels."""
     with open_image(path) as image:
-        converted = convert(image, channels)
+        # Phone cameras store a photo sideways and say how to turn it in its EXIF data.
+        converted = convert(ImageOps.exif_transpose(image), channels)
     return resize(converted, size)
 
 
