@@ -10,7 +10,6 @@ the answer is the same with any number of loader workers.
 
 import csv
 import json
-import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from .augment import Augment
 from .errors import DataValidationError, MissingArtifactError
 from .images import read_image, to_tensor
 from .paths import Paths
+from .seeding import seed_worker
 from .settings import is_project_root
 
 SPLITS = ("train", "val", "test")
@@ -228,16 +228,6 @@ class EpochBatchSampler(Sampler[list[int]]):
         full, rest = divmod(share, self.batch_size)
         total = full + (1 if rest and not self.drop_last else 0)
         return max(total - self.skip, 0)
-
-
-def seed_worker(worker_id: int) -> None:
-    """Seed Python's `random` in a loader worker from the seed torch gave that worker.
-
-    torch seeds each worker from the loader's generator; Python's generator is not, and any
-    library drawing from it would repeat the same numbers in every worker.
-    """
-    del worker_id  # the worker's torch seed already includes it
-    random.seed(torch.initial_seed() % 2**32)
 
 
 def make_loader(  # noqa: PLR0913 (each is a switch of the loader, named at the call)
