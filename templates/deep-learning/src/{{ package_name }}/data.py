@@ -35,6 +35,8 @@ MIN_PER_CLASS = len(SPLITS)
 MIN_CLASSES = 2
 # How many skipped files an error message quotes before it says "and N more".
 QUOTED = 3
+# The smallest per-channel standard deviation written to classes.json.
+MIN_STD = 1e-3
 # The summary's Markdown, under reports/ so the report can link it.
 SUMMARY_MD = "data_summary.md"
 
@@ -223,7 +225,8 @@ def channel_stats(
         total += pixels.mean(dim=1)
         squares += pixels.pow(2).mean(dim=1)
     mean = total / len(paths)
-    std = (squares / len(paths) - mean.pow(2)).clamp_min(0.0).sqrt()
+    # Floored: the model divides by it, and a channel that never changes would give 0.
+    std = (squares / len(paths) - mean.pow(2)).clamp_min(MIN_STD**2).sqrt()
     return [round(value, 6) for value in mean.tolist()], [round(value, 6) for value in std.tolist()]
 
 
