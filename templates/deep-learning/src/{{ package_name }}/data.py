@@ -116,8 +116,11 @@ def unpack_sample(raw_dir: Path) -> int:
     return len(names)
 
 
-def scan(raw_dir: Path) -> Scan:
-    """Every class folder's usable images; a folder-level problem is a DataValidationError."""
+def scan(raw_dir: Path, hint: str = "") -> Scan:
+    """Every class folder's usable images; a folder-level problem is a DataValidationError.
+
+    `hint` ends the message when the folder has too few classes.
+    """
     if not raw_dir.is_dir():
         what = "is a file, not a folder" if raw_dir.exists() else "does not exist"
         raise DataValidationError(
@@ -138,7 +141,7 @@ def scan(raw_dir: Path) -> Scan:
         raise DataValidationError(
             f"Image folder {raw_dir} has {found}: a classifier needs at least {MIN_CLASSES} "
             f"classes; add one subfolder of images per class, for example {raw_dir / 'cat'} "
-            f"and {raw_dir / 'dog'}."
+            f"and {raw_dir / 'dog'}.{hint}"
         )
     for class_dir in class_dirs:
         result.images[class_dir.name] = scan_class(class_dir, result)
@@ -293,9 +296,13 @@ def prepare(settings: Settings, raw_dir: Path | None = None) -> DataSummary:
                 f"{count:,} MNIST digits (see src/{PACKAGE}/sample_data/SOURCE.md). Replace "
                 "it with your own class folders to train on them."
             )
-    # Absolute, so the manifest's paths do not depend on the folder `data` was run from.
-    raw_dir = raw_dir.expanduser().resolve()
-    found = scan(raw_dir)
+    # Absolute, so the manifest's paths do not depend on the folder `data` was run from; not
+    # resolved, so messages show the path as given (macOS's /var is a link to /private/var).
+    raw_dir = raw_dir.expanduser().absolute()
+    default = raw_dir == paths.raw_dir
+    found = scan(
+        raw_dir, f" Or delete {raw_dir} to get the bundled digits back." if default else ""
+    )
     config = settings.data
     rows = split(found, config.val_fraction, config.test_fraction, settings.seed)
     counts, found_table, skipped, more_notes = summarise(found, rows, config.image_size, paths.root)
