@@ -111,7 +111,7 @@ def read_manifest(
 
 def manifest_root(manifest: Path) -> Path:
     """The project folder holding a manifest: the nearest one up, else <root>/data/processed."""
-    folders = manifest.resolve().parents
+    folders = manifest.absolute().parents
     return next((folder for folder in folders if is_project_root(folder)), folders[2])
 
 
