@@ -1,5 +1,6 @@
 """The command line: one command per pipeline stage, and `demo` to run them all."""
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -73,6 +74,9 @@ def do_train(settings: Settings, *, resume: bool) -> None:
     from . import pipeline
 
     result = pipeline.run_train(settings, resume=resume)
+    # Under torchrun every process runs this command: rank 0 speaks for all of them.
+    if os.environ.get("RANK", "0") != "0":
+        return
     console.print(
         f"[bold]Trained[/] best {settings.train.early_stopping_metric} "
         f"{result.best_metric:.4f} at epoch {result.best_epoch}; "
