@@ -123,9 +123,10 @@ def render_markdown(evaluation: Evaluation, exported: ExportResult | None) -> st
         *export_section(exported),
         "## Data\n",
         (
-            "The bundled sample images, or your own in `data/raw/<class>/`; the split is in "
-            "`data/processed/split.csv` and the bundled data's source and license in "
-            "`SOURCE.md` in the package.\n"
+            "The images in `data/raw/<class>/` (the bundled sample unless you put your own "
+            "there; its source and license are in `SOURCE.md` in the package). The split is "
+            "in `data/processed/split.csv`; what `data` found, converted and skipped is in "
+            "`reports/data_summary.md`.\n"
         ),
     ]
     return "\n".join(part for part in parts if part)
