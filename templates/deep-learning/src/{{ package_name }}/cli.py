@@ -198,7 +198,7 @@ def predict(
 
 @app.command()
 def demo(overrides: SetOption = None) -> None:
-    """Run every stage on the bundled digits with the fast preset, then classify a few."""
+    """Every stage with the fast preset on data/raw (the bundled digits unless you put your own)."""
     from . import pipeline
 
     started = time.perf_counter()
