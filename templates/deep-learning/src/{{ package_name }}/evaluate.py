@@ -163,23 +163,34 @@ def confident_mistakes(
     )
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for the device: CUDA runs asynchronously, so the clock would stop too early."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 @torch.inference_mode()
 def score(
     model: torch.nn.Module,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
     device: torch.device,
 ) -> Scores:
-    """Class probabilities for every batch; the time counts the model's forward passes only."""
+    """Class probabilities for every batch; the time counts the model's forward passes only.
+
+    The first batch also runs once untimed: one-off costs (memory allocation, kernel selection)
+    would otherwise count against throughput.
+    """
     model.eval()
     probabilities, labels = [], []
     seconds = 0.0
-    for images, targets in batches:
+    for index, (images, targets) in enumerate(batches):
         inputs = images.to(device)
+        if index == 0:
+            model(inputs)
+            synchronize(device)
         started = time.perf_counter()
         logits = model(inputs)
-        # CUDA runs asynchronously: wait for the batch before reading the clock.
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        synchronize(device)
         seconds += time.perf_counter() - started
         probabilities.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
         labels.append(targets.numpy())

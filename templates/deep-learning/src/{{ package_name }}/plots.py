@@ -12,6 +12,7 @@ from .plotting import COLOURS, FLAGGED, save
 
 # Precision, recall and F1 side by side need a third colour next to the shared pair.
 METRIC_COLOURS = (*COLOURS, "#55A868")
+MAX_ANNOTATED_CLASSES = 30
 
 
 def _is_number(value: object) -> bool:
@@ -47,7 +48,9 @@ def per_class(table: pd.DataFrame, path: Path) -> Path:
     classes = table["class"].astype(str).tolist()
     positions = np.arange(len(classes))
     width = 0.27
-    figure = Figure(figsize=(max(5.0, 0.9 * len(classes) + 2), 3.6), layout="constrained")
+    figure = Figure(
+        figsize=(min(16.0, max(5.0, 0.9 * len(classes) + 2)), 3.6), layout="constrained"
+    )
     ax = figure.subplots()
     for offset, (metric, colour) in enumerate(
         zip(("precision", "recall", "f1"), METRIC_COLOURS, strict=True)
@@ -63,13 +66,15 @@ def confusion(matrix: np.ndarray, class_names: Sequence[str], path: Path) -> Pat
     """Counts of true (rows) against predicted (columns) classes, shaded by row share."""
     totals = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
-    size = 0.55 * len(class_names) + 2.5
+    size = min(14.0, 0.55 * len(class_names) + 2.5)
     figure = Figure(figsize=(size + 1, size), layout="constrained")
     ax = figure.subplots()
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    for (row, col), value in np.ndenumerate(matrix):
-        colour = "white" if share[row, col] > 0.5 else "black"  # noqa: PLR2004
-        ax.text(col, row, str(value), ha="center", va="center", color=colour, fontsize=8)
+    # Counts stay legible up to about 30 classes; beyond that the shading tells the story.
+    if len(class_names) <= MAX_ANNOTATED_CLASSES:
+        for (row, col), value in np.ndenumerate(matrix):
+            colour = "white" if share[row, col] > 0.5 else "black"  # noqa: PLR2004
+            ax.text(col, row, str(value), ha="center", va="center", color=colour, fontsize=8)
     ticks = np.arange(len(class_names))
     ax.set_xticks(ticks, class_names, rotation=45, ha="right")
     ax.set_yticks(ticks, class_names)
