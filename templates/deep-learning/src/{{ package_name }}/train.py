@@ -345,6 +345,9 @@ def fit(run: Run) -> TrainResult:
             stop = bool(config.patience) and state.bad_epochs >= config.patience
             state.finished = stop or state.epoch == config.epochs
             log_epoch(run, metrics, improved=improved)
+            if improved:
+                save(run, run.paths.checkpoint_best)
+            save(run, run.paths.checkpoint_last)
             if stop:
                 metric, patience = config.early_stopping_metric, config.patience
                 say(run, f"Early stop: no better {metric} in {patience} epochs.")
@@ -471,6 +474,9 @@ def validate(run: Run) -> dict[str, float]:
         sampler=ShardSampler(len_of(run.data.val), run.context),
         num_workers=run.settings.data.num_workers,
         worker_init_fn=seed_worker,
+        # A loader draws its workers' base seed from this, not from the global generator that
+        # dropout and a resumed run's restored state depend on.
+        generator=epoch_generator(run.settings.seed, run.state.epoch),
     )
     classes = len(run.data.class_names)
     confusion = torch.zeros((classes, classes), dtype=torch.int64, device=run.device)
@@ -535,7 +541,7 @@ def update_early_stopping(run: Run, metrics: dict[str, float]) -> bool:
 
 
 def log_epoch(run: Run, metrics: dict[str, float], *, improved: bool) -> None:
-    """Rank 0: print the epoch, log it to MLflow, write the history and the checkpoints."""
+    """Rank 0: print the epoch, log it to MLflow, write the history file."""
     if not run.context.is_main:
         return
     state = run.state
@@ -554,13 +560,13 @@ def log_epoch(run: Run, metrics: dict[str, float], *, improved: bool) -> None:
     history_file = run_dir(run) / "history.json"
     history_file.parent.mkdir(parents=True, exist_ok=True)
     history_file.write_text(json.dumps(state.history, indent=2) + "\n", encoding="utf-8")
-    if improved:
-        save(run, run.paths.checkpoint_best)
-    save(run, run.paths.checkpoint_last)
 
 
 def save(run: Run, path: Path) -> None:
-    """Rank 0 writes the checkpoint; the others wait, so none runs ahead of a file it may need."""
+    """Rank 0 writes the checkpoint; the others wait, so none runs ahead of a file it may need.
+
+    Every process must call this (the wait is a collective barrier).
+    """
     if run.context.is_main:
         save_atomic(checkpoint(run), path)
     barrier(run.context)
