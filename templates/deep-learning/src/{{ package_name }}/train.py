@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, cast
 
 import mlflow
 import torch
+from mlflow.exceptions import MlflowException
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -664,11 +665,13 @@ def tracking_run(run: Run, *, resumed: bool) -> Iterator[None]:
         yield
         return
     with ExitStack() as stack:
-        if resumed and run.state.run_id:
-            tracking.use_experiment(settings.tracking_uri)
+        if resumed and run.state.run_id and run_exists(settings, run.state.run_id):
             active = stack.enter_context(mlflow.start_run(run_id=run.state.run_id))
             mlflow.set_tag("resumed_at_step", str(run.state.global_step))
         else:
+            if resumed:
+                missing = f"MLflow run {run.state.run_id} is not in {settings.tracking_uri}"
+                say(run, f"{missing}: logging to a new run.")
             active = stack.enter_context(tracking.start_run(settings, run_name="train"))
             params = flatten(settings.values())
             mlflow.log_params({key: str(value) for key, value in params.items()})
@@ -682,6 +685,16 @@ def tracking_run(run: Run, *, resumed: bool) -> Iterator[None]:
         yield
         if run.paths.checkpoint_best.is_file():
             mlflow.log_artifact(str(run.paths.checkpoint_best), artifact_path="checkpoints")
+
+
+def run_exists(settings: Settings, run_id: str) -> bool:
+    """Whether the tracking store holds `run_id` (another store, or a deleted run: it does not)."""
+    tracking.use_experiment(settings.tracking_uri)
+    try:
+        mlflow.MlflowClient().get_run(run_id)
+    except MlflowException:
+        return False
+    return True
 
 
 def run_dir(run: Run) -> Path:
