@@ -80,7 +80,7 @@ def do_train(settings: Settings, *, resume: bool) -> None:
     console.print(
         f"[bold]Trained[/] best {settings.train.early_stopping_metric} "
         f"{result.best_metric:.4f} at epoch {result.best_epoch}; "
-        f"{result.images_per_second:,.0f} images/s; {result.precision_reason}."
+        f"{result.images_per_second:,.0f} images/s; {result.precision_reason.rstrip('.')}."
     )
     paths = settings.paths
     show_written([paths.checkpoint_best, paths.checkpoint_last])
