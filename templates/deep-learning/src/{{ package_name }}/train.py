@@ -622,6 +622,14 @@ def restore(run: Run, saved: Checkpoint) -> None:
     if run.ema is not None and isinstance(ema, dict):
         run.ema.load_state_dict(ema)
     run.state = LoopState.from_dict(saved, run.device)
+    sampler = cast("dict[str, int]", saved["sampler"])
+    if run.state.batches_done and sampler["world_size"] != run.context.world_size:
+        # Mid-epoch, the position counts batches of each process's shard: another number of
+        # processes shards the epoch differently. At an epoch's end any number can take over.
+        raise UserError(
+            f"{run.paths.checkpoint_last} stopped mid-epoch with {sampler['world_size']} "
+            f"process(es); resume it with the same number (this run has {run.context.world_size})."
+        )
     # Last: building the run above drew random numbers too.
     set_rng_state(cast("RngState", saved["rng"]))
 
