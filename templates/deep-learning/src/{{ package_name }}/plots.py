@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .plotting import COLOURS, FLAGGED, save
 
@@ -38,6 +39,7 @@ def learning_curves(history: Sequence[dict[str, float]], path: Path) -> Path:
             colour = METRIC_COLOURS[index % len(METRIC_COLOURS)]
             ax.plot(epochs, values, marker="o", markersize=3, color=colour, label=name)
         ax.set(title=title, xlabel="epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=8)
     figure.suptitle("Learning curves")
     return save(figure, path)
@@ -66,7 +68,7 @@ def confusion(matrix: np.ndarray, class_names: Sequence[str], path: Path) -> Pat
     """Counts of true (rows) against predicted (columns) classes, shaded by row share."""
     totals = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
-    size = min(14.0, 0.55 * len(class_names) + 2.5)
+    size = min(14.0, 0.4 * len(class_names) + 2.5)
     figure = Figure(figsize=(size + 1, size), layout="constrained")
     ax = figure.subplots()
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
