@@ -58,13 +58,26 @@ def log_files(settings: Settings, files: list[Path]) -> None:
         mlflow.log_artifact(str(path), artifact_path=None if folder == "." else folder)
 
 
+def current_export(settings: Settings) -> export.ExportResult | None:
+    """The last export's result, unless training has written the checkpoint again since."""
+    paths = settings.paths
+    exported = export.load(paths)
+    checkpoint = evaluate.checkpoint_path(settings)
+    if exported is None or not paths.onnx_model.is_file() or not checkpoint.is_file():
+        return None
+    # An ONNX file older than the checkpoint holds another model: its parity says nothing here.
+    if checkpoint.stat().st_mtime > paths.onnx_model.stat().st_mtime:
+        return None
+    return exported
+
+
 def write_reports(settings: Settings) -> list[Path]:
     """The report and the model card from the saved evaluation and export, whichever exist."""
     paths = settings.paths
     if not evaluate.metrics_json(paths).is_file():
         return []
     evaluation = evaluate.load(paths)
-    exported = export.load(paths)
+    exported = current_export(settings)
     return [
         *report.write_report(evaluation, exported, paths),
         report.write_model_card(evaluation, exported, paths.model_card),
