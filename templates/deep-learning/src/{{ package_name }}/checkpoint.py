@@ -6,6 +6,7 @@ everything a run needs to continue exactly where it stopped; `load_for_inference
 just the model for `evaluate`, `predict` and `export`.
 """
 
+import io
 import os
 import pickle
 from dataclasses import dataclass
@@ -27,22 +28,27 @@ FORMAT_VERSION = 1
 Checkpoint = dict[str, object]
 
 
-def save_atomic(payload: Checkpoint, path: Path) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path`.
+def save_atomic(payload: Checkpoint, *paths: Path) -> None:
+    """Write the checkpoint to each path: to a temporary file beside it, then renamed over it.
 
     A crash (or Ctrl-C) mid-write leaves the previous checkpoint intact rather than a truncated
-    file: the rename is atomic on one filesystem.
+    file: the rename is atomic on one filesystem. The payload is serialised once, however many
+    paths (`last` and `best` at an improving epoch's end) receive it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("wb") as file:
-            torch.save({"format_version": FORMAT_VERSION, **payload}, file)
-            file.flush()
-            os.fsync(file.fileno())
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    buffer = io.BytesIO()
+    torch.save({"format_version": FORMAT_VERSION, **payload}, buffer)
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with temporary.open("wb") as file:
+                file.write(buffer.getbuffer())
+                file.flush()
+                # On disk before the rename, so a power cut cannot leave an empty file behind it.
+                os.fsync(file.fileno())
+            temporary.replace(path)
+        finally:
+            temporary.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: Path) -> Checkpoint:

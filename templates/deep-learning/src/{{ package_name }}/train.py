@@ -346,9 +346,8 @@ def fit(run: Run) -> TrainResult:
             stop = bool(config.patience) and state.bad_epochs >= config.patience
             state.finished = stop or state.epoch == config.epochs
             log_epoch(run, metrics, improved=improved)
-            if improved:
-                save(run, run.paths.checkpoint_best)
-            save(run, run.paths.checkpoint_last)
+            improved_best = [run.paths.checkpoint_best] if improved else []
+            save(run, run.paths.checkpoint_last, *improved_best)
             if stop:
                 metric, patience = config.early_stopping_metric, config.patience
                 say(run, f"Early stop: no better {metric} in {patience} epochs.")
@@ -563,13 +562,13 @@ def log_epoch(run: Run, metrics: dict[str, float], *, improved: bool) -> None:
     history_file.write_text(json.dumps(state.history, indent=2) + "\n", encoding="utf-8")
 
 
-def save(run: Run, path: Path) -> None:
+def save(run: Run, *paths: Path) -> None:
     """Rank 0 writes the checkpoint; the others wait, so none runs ahead of a file it may need.
 
     Every process must call this (the wait is a collective barrier).
     """
     if run.context.is_main:
-        save_atomic(checkpoint(run), path)
+        save_atomic(checkpoint(run), *paths)
     barrier(run.context)
 
 
