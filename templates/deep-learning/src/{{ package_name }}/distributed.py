@@ -63,6 +63,9 @@ def setup(device: torch.device) -> Distributed:
         return Distributed()
     rank = int(os.environ["RANK"])
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda":
+        # NCCL's collectives (barrier, broadcast of objects) run on the current GPU: this one's.
+        torch.cuda.set_device(device)
     if not dist.is_initialized():
         # NCCL between GPUs; gloo between CPU processes.
         backend = "nccl" if device.type == "cuda" else "gloo"
