@@ -470,7 +470,8 @@ def validate(run: Run) -> dict[str, float]:
     model.eval()
     loader = DataLoader(
         run.data.val,
-        batch_size=run.settings.evaluate.batch_size,
+        # Training's batch size: a setting a resumed run keeps, so its sums add up identically.
+        batch_size=config.batch_size,
         sampler=ShardSampler(len_of(run.data.val), run.context),
         num_workers=run.settings.data.num_workers,
         worker_init_fn=seed_worker,
