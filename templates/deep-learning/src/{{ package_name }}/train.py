@@ -554,9 +554,12 @@ def log_epoch(run: Run, metrics: dict[str, float], *, improved: bool) -> None:
         highlight=False,
     )
     if mlflow.active_run() is not None:
+        # Queued, not waited for: a database round trip per epoch would hold up training.
+        # The run waits for the queue before it closes (tracking_run).
         mlflow.log_metrics(
             {name: value for name, value in metrics.items() if name != "epoch"},
             step=int(metrics["epoch"]),
+            synchronous=False,
         )
     history_file = run_dir(run) / "history.json"
     history_file.parent.mkdir(parents=True, exist_ok=True)
@@ -690,7 +693,11 @@ def tracking_run(run: Run, *, resumed: bool) -> Iterator[None]:
         config_file.write_text(settings.to_toml(), encoding="utf-8")
         mlflow.log_artifact(str(config_file))
         mlflow.set_tag("precision", run.precision.reason)
-        yield
+        try:
+            yield
+        finally:
+            # The epochs' queued metrics are in the store before the run ends, however it ends.
+            mlflow.flush_async_logging()
         if run.paths.checkpoint_best.is_file():
             mlflow.log_artifact(str(run.paths.checkpoint_best), artifact_path="checkpoints")
 
