@@ -66,6 +66,13 @@ def fast(session: nox.Session) -> None:
 @nox.parametrize("variant", [v.id for v in VARIANTS], ids=[v.id for v in VARIANTS])
 def generated(session: nox.Session, variant: str) -> None:
     """Render one variant into build/variants/ and run its CI with `ml-milestones check`."""
+    answers = get_variant(variant).data()
+    if (
+        answers["project_type"] == "deep-learning"
+        and answers.get("python_version", "3.11") != "3.11"
+    ):
+        # tests/test_typecheck_without_torch_wheel.py type-checks it; test_render.py lints it.
+        session.skip(f"{variant}: the local CPU torch wheel is for Python 3.11 only")
     install(session)
     destination = BUILD / "variants" / variant
     shutil.rmtree(destination, ignore_errors=True)

@@ -13,6 +13,9 @@ from ml_milestones.variants import Variant, get_variant
 @pytest.mark.parametrize("variant", locks.all_variants(), ids=lambda v: v.id)
 def test_every_variant_locks_to_the_recorded_versions(variant: Variant, tmp_path: Path) -> None:
     """A fresh render's first `uv lock` gives exactly the tested versions, for any answers."""
+    reason = locks.unlockable_reason(variant)
+    if reason is not None:
+        pytest.skip(reason)
     problems = locks.check_variant(variant, tmp_path)
     assert not problems, locks.stale_message(variant, problems)
 
@@ -90,6 +93,15 @@ def test_a_local_build_tag_is_recorded_by_version_only(tmp_path: Path) -> None:
         'source = { registry = "https://download.pytorch.org/whl/cpu" }\n'
     )
     assert locks.pins_from_lock(tmp_path) == (locks.Pin("torch", "2.13.0"),)
+
+
+def test_deep_learning_records_torch_by_version_without_cuda() -> None:
+    """The record holds torch as a plain version, and none of the CUDA build's NVIDIA packages:
+    the universal lock it comes from took torch from the CPU index."""
+    versions = locks.read_record("deep-learning").versions()
+    assert versions["torch"] == {"2.13.0"}
+    assert {"onnx", "onnxruntime", "pillow", "numpy"} <= versions.keys()
+    assert not [name for name in versions if name.startswith(("nvidia-", "cuda-", "triton"))]
 
 
 def test_the_bootstrap_installs_the_locked_uv_and_nox() -> None:

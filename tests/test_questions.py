@@ -37,6 +37,8 @@ BAD_ANSWERS = [
     pytest.param({"package_name": "json"}, "standard-library module", id="package-stdlib"),
     pytest.param({"package_name": "statistics"}, "standard-library", id="package-stdlib-2"),
     pytest.param({"package_name": "sklearn"}, "library this project depends", id="package-dep"),
+    pytest.param({"package_name": "torch"}, "library this project depends", id="package-torch"),
+    pytest.param({"package_name": "onnxruntime"}, "library this project", id="package-onnxruntime"),
     pytest.param({"description": "   "}, "description is empty", id="description-empty"),
     pytest.param({"description": "one\ntwo"}, "one line", id="description-multiline"),
     pytest.param({"description": "x" * 201}, "200 or fewer", id="description-too-long"),
@@ -83,6 +85,13 @@ def test_choice_outside_the_list_is_refused(tmp_path: Path, choice: str) -> None
     with pytest.raises(ValueError, match=f"Invalid choice for '{choice}'") as refused:
         copy(tmp_path, **{choice: "not-a-choice"})
     # Copier's message lists the valid answers, which is the fix.
+    assert "is not in [" in str(refused.value)
+
+
+@pytest.mark.parametrize("choice", ["task", "model", "torch_build"])
+def test_deep_learning_choice_outside_the_list_is_refused(tmp_path: Path, choice: str) -> None:
+    with pytest.raises(ValueError, match=f"Invalid choice for '{choice}'") as refused:
+        copy(tmp_path, project_type="deep-learning", **{choice: "not-a-choice"})
     assert "is not in [" in str(refused.value)
 
 

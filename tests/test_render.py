@@ -12,6 +12,7 @@ import copier
 import pytest
 import yaml
 
+from ml_milestones.checks import select
 from ml_milestones.paths import TEMPLATE_ROOT, TEMPLATES_DIR
 from ml_milestones.variants import VARIANTS, Variant
 
@@ -53,7 +54,8 @@ def rendered(request: pytest.FixtureRequest, copie: Any) -> tuple[Variant, Path]
 
 def text_files(project: Path) -> list[Path]:
     files = [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]
-    return [p for p in files if p.suffix not in {".png", ".csv"}]
+    # Data, not text: sample tables and images, and the deep-learning sample's zip of images.
+    return [p for p in files if p.suffix not in {".png", ".jpg", ".csv", ".zip"}]
 
 
 def test_contract_files_are_present(rendered: tuple[Variant, Path]) -> None:
@@ -129,6 +131,21 @@ def test_workflows_grant_each_job_only_its_permissions(rendered: tuple[Variant, 
                 if step.get("uses", "").startswith("actions/checkout@"):
                     assert step["with"]["persist-credentials"] is False, f"{path.name} {name}"
     assert any(f == "ci.yml" and u.startswith("zizmorcore/zizmor-action@v") for f, u in uses)
+
+
+# Seconds per variant and no install: every variant gets them, not only the full ones, so a
+# Dockerfile or workflow only some answers write (Dockerfile.gpu) is checked too.
+STATIC_CHECKS = select(["actionlint", "workflow-schema", "dependabot-schema", "zizmor", "hadolint"])
+
+
+def test_static_checks_pass(rendered: tuple[Variant, Path]) -> None:
+    """actionlint, the workflow and Dependabot schemas, zizmor and hadolint on every file."""
+    variant, project = rendered
+    failures = [
+        f"{r.id} {r.name}:\n{r.detail}" for c in STATIC_CHECKS if (r := c.run(project)).failed
+    ]
+    assert not failures, f"{variant.id}:\n" + "\n\n".join(failures)
+    assert len(list(project.glob("Dockerfile*"))) == 1 + bool(variant.data().get("gpu_image"))
 
 
 def test_license_matches_the_answer(rendered: tuple[Variant, Path]) -> None:

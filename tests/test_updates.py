@@ -70,11 +70,26 @@ def user_helper() -> str:
     return "kept"
 '''
 
-# Per type: the answers that switch an option on at update time, and a dependency it adds.
+
+@dataclass(frozen=True)
+class Adds:
+    """What switching an option on adds to a project: a dependency, or a file."""
+
+    dependency: str | None = None
+    file: str | None = None
+
+    def found_in(self, project: Path) -> bool:
+        if self.file is not None:
+            return (project / self.file).is_file()
+        return any(d.startswith(str(self.dependency)) for d in _dependencies(project))
+
+
+# Per type: the answers that switch an option on at update time, and what the option adds.
 # Every project type needs an entry: test_changing_an_answer_applies_its_effect fails without one.
-OPTION_TO_ENABLE: dict[str, tuple[dict[str, Any], str]] = {
-    "tabular": ({"boosting_models": True}, "xgboost"),
-    "service": ({"fast_event_loop": True}, "uvicorn[standard]"),
+OPTION_TO_ENABLE: dict[str, tuple[dict[str, Any], Adds]] = {
+    "tabular": ({"boosting_models": True}, Adds(dependency="xgboost")),
+    "service": ({"fast_event_loop": True}, Adds(dependency="uvicorn[standard]")),
+    "deep-learning": ({"gpu_image": True}, Adds(file="Dockerfile.gpu")),
 }
 FAST_STATIC_CHECKS = ["actionlint", "workflow-schema", "hadolint", "lint"]
 
@@ -275,17 +290,17 @@ def test_changing_an_answer_applies_its_effect(
     """Scenario 7: `ml-milestones update --data` switches an option on; the CI still passes."""
     if project_type not in OPTION_TO_ENABLE:
         pytest.fail(f"{project_type!r} has no OPTION_TO_ENABLE entry in {__file__}")
-    changes, dependency = OPTION_TO_ENABLE[project_type]
+    changes, adds = OPTION_TO_ENABLE[project_type]
     project = render_project(template, first_variant(project_type), tmp_path / "project")
-    assert not any(d.startswith(dependency) for d in _dependencies(project)), (
-        f"{dependency} is there before the update: pick an option the first variant leaves off"
+    assert not adds.found_in(project), (
+        f"{adds} is there before the update: pick an option the first variant leaves off"
     )
     data = [f"{key}={str(value).lower()}" for key, value in changes.items()]
 
     code, printed = run_update_command(project, data=data, check=False)
 
     assert code == 0, printed
-    assert any(d.startswith(dependency) for d in _dependencies(project)), _dependencies(project)
+    assert adds.found_in(project), f"{adds} missing after the update"
     for key, value in changes.items():
         assert answers(project)[key] == value
     assert conflicted_files(project) == []
@@ -463,7 +478,7 @@ class UserEdit:
             if index is None:
                 raise AssertionError(
                     f"{path} has no line starting {old!r} for the user's change: if the template "
-                    "moved or renamed that setting on purpose, point USER_EDITS at its new text "
+                    "moved or renamed that setting on purpose, point SETTING_LINES at its new text "
                     "(a person resolving the conflict carries the edit over likewise)"
                 )
             lines[index] = new + lines[index].removeprefix(old)
@@ -483,28 +498,45 @@ def _user_function(name: str) -> str:
     )
 
 
-# The files issue 8 restructures. Appending survives any restructure of the text above it; the
-# one changed line (a setting's default) conflicts if the template changes that line or its
-# neighbours, which is the only kind of conflict allowed.
-USER_EDITS = [
-    UserEdit(
-        "src/{package}/config.py",
-        _user_function("user_settings_note"),
-        changed=(
-            "    min_rows: int = Field(default=100,",
-            "    min_rows: int = Field(default=150,",
+# Per type: a setting line of config.py as generated, the default the user gives it, and the
+# change the conflict test makes to the rest of that line (its constraint) in the template.
+SETTING_LINES: dict[str, tuple[str, str, tuple[str, str]]] = {
+    "tabular": ("    min_rows: int = Field(default=100, ge=20)", "150", ("ge=20", "ge=30")),
+    "service": ("    min_rows: int = Field(default=100, ge=20)", "150", ("ge=20", "ge=30")),
+    "deep-learning": ("    width: int = Field(default=32, ge=4)", "48", ("ge=4", "ge=8")),
+}
+
+
+def user_edits(project_type: str) -> list[UserEdit]:
+    """The files issue 8 restructures, as the user edits them.
+
+    Appending survives any restructure of the text above it; the one changed line (a setting's
+    default) conflicts if the template changes that line or its neighbours, which is the only
+    kind of conflict allowed.
+    """
+    line, default, _ = SETTING_LINES[project_type]
+    start = line[: line.index("default=") + len("default=")]
+    generated = line[: line.index(",", len(start)) + 1]  # up to the default's comma
+    return [
+        UserEdit(
+            "src/{package}/config.py",
+            _user_function("user_settings_note"),
+            changed=(generated, f"{start}{default},"),
         ),
-    ),
-    UserEdit("src/{package}/cli.py", _user_function("user_cli_note")),
-    UserEdit("src/{package}/paths.py", _user_function("user_exports_dir")),
-    UserEdit(
-        "tests/conftest.py",
-        "\n\n@pytest.fixture\n"
-        "def user_fixture() -> str:\n"
-        '    """Written by the user after generation; no update may drop it."""\n'
-        '    return "user_fixture"\n',
-    ),
-]
+        UserEdit("src/{package}/cli.py", _user_function("user_cli_note")),
+        UserEdit("src/{package}/paths.py", _user_function("user_exports_dir")),
+        UserEdit(
+            "tests/conftest.py",
+            "\n\n@pytest.fixture\n"
+            "def user_fixture() -> str:\n"
+            '    """Written by the user after generation; no update may drop it."""\n'
+            '    return "user_fixture"\n',
+        ),
+    ]
+
+
+def project_edits(project: Path) -> list[UserEdit]:
+    return user_edits(answers(project)["project_type"])
 
 
 def conflict_blocks(path: Path) -> list[tuple[list[str], list[str]]]:
@@ -547,7 +579,7 @@ def take_template_side(path: Path) -> None:
 
 def edit_as_the_user(project: Path) -> dict[str, list[str]]:
     """Make the user's edits in `project` and commit them; return the lines written, per file."""
-    edits = USER_EDITS
+    edits = project_edits(project)
     for edit in edits:
         edit.apply(project)
         assert edit.is_applied(project)
@@ -577,12 +609,13 @@ def check_and_resolve_conflicts(project: Path, written: dict[str, list[str]]) ->
                 + "\n".join(["project's side:", *ours, "template's side:", *theirs])
             )
         take_template_side(project / relpath)
-        next(edit for edit in USER_EDITS if edit.relpath(project) == relpath).apply(project)
+        edit = next(e for e in project_edits(project) if e.relpath(project) == relpath)
+        edit.apply(project)
         assert marker_lines(project / relpath) == []
     if conflicted:
         git(project, "add", "--", *conflicted)
     assert conflicted_files(project) == []
-    edited = [edit for edit in USER_EDITS if edit.relpath(project) in written]
+    edited = [edit for edit in project_edits(project) if edit.relpath(project) in written]
     assert [edit.relpath(project) for edit in edited if not edit.is_applied(project)] == []
     return conflicted
 
@@ -595,9 +628,11 @@ def test_user_edits_survive_a_restructure_with_conflicts(template: Path, project
     """
     written = edit_as_the_user(project)
     source = f"templates/{answers(project)['project_type']}/src/{{{{ package_name }}}}"
-    generated = "    min_rows: int = Field(default=100, ge=20)"
-    assert USER_EDITS[0].changed and generated.startswith(USER_EDITS[0].changed[0])
-    replace_line(template / source / "config.py.jinja", generated, generated.replace("20", "30"))
+    generated, _, (constraint, new_constraint) = SETTING_LINES[answers(project)["project_type"]]
+    setting = project_edits(project)[0]
+    assert setting.changed and generated.startswith(setting.changed[0])
+    changed = generated.replace(constraint, new_constraint)
+    replace_line(template / source / "config.py.jinja", generated, changed)
     append(template / source / "config.py.jinja", '\n\nSCRATCH_DIR_NAME = "scratch"')
     top = first_line(template / source / "cli.py")
     replace_line(template / source / "cli.py", top, f"{TEMPLATE_LINE}\n{top}")
@@ -611,7 +646,7 @@ def test_user_edits_survive_a_restructure_with_conflicts(template: Path, project
     assert (project / package / "cli.py").read_text().startswith(TEMPLATE_LINE)
     assert 'SCRATCH_DIR_NAME = "scratch"' in (project / package / "config.py").read_text()
     config = (project / package / "config.py").read_text().splitlines()
-    assert "    min_rows: int = Field(default=150, ge=30)" in config
+    assert setting.changed[1] + changed.removeprefix(setting.changed[0]) in config
     results = run_checks(project, select(["lint"]))
     assert not [r.detail for r in results if r.failed]
 
@@ -676,7 +711,7 @@ def test_update_from_the_last_release_passes_ci(
 ) -> None:
     """Scenario 10: a project made from the last release, edited, updated to the working tree.
 
-    The user edits the files issue 8 restructures (USER_EDITS) and commits. After the update,
+    The user edits the files issue 8 restructures (user_edits) and commits. After the update,
     every line the user wrote is still there, and every conflict holds some of the user's lines
     on the project's side: a conflict only where the user changed the text the template changed.
     Then the conflicts are resolved as a person would (the template's side, the user's edits made

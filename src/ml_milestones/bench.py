@@ -170,6 +170,54 @@ def bench_service(workdir: Path) -> list[Row]:
     return rows
 
 
+def bench_deep_learning(workdir: Path) -> list[Row]:
+    """Demo and CI times, then the training loop against a bare loop and CPU bf16 against fp32.
+
+    Offline here torch comes from the local wheel (clean_env points the projects' `pytorch`
+    index at it), so the cold-cache demo copies that wheel instead of downloading ~200 MB.
+    """
+    variant = default_variant("deep-learning")
+    project = render(variant, workdir / "deep-learning")
+    cold_env = {**clean_env(), "UV_CACHE_DIR": str(workdir / "empty-uv-cache")}
+    cold = timed(lambda: nox(project, "-s", "demo", env=cold_env))
+    warm = median_of(2, lambda: nox(project, "-s", "demo", "--reuse-existing-virtualenvs"))
+    fresh_envs = timed(lambda: nox(project, "-s", "demo"))
+    ci = timed(lambda: nox(project))
+    # The project's own benchmark (benchmarks/train_overhead.py in every deep-learning project):
+    # its loop against a bare loop that must end with the same weights, then bf16 against fp32.
+    python = project / ".nox" / "demo" / "bin" / "python"
+    out = workdir / "train-overhead.json"
+    run([str(python), "benchmarks/train_overhead.py", "--json", str(out)], project)
+    train = json.loads(out.read_text())
+    epochs = f"{train['epochs']} epochs of {train['train_images']} images, fp32"
+    flags = [name for name, present in train["cpu_bf16_flags"].items() if present]
+    bf16_note = (
+        f"native bf16 ({', '.join(flags)})" if flags else "no native bf16: the project keeps fp32"
+    )
+    same = "same final weights" if train["same_final_weights"] else "WEIGHTS DIFFER"
+    return [
+        Row("deep-learning `nox -s demo`, cold uv cache", cold, "-", "torch from the local wheel"),
+        Row("deep-learning `nox -s demo`, warm cache, env reused (median of 2)", warm, "≤ 90 s"),
+        Row("deep-learning `nox -s demo`, warm cache, fresh env", fresh_envs, "-"),
+        Row("deep-learning generated CI (`nox`: lint, typecheck, tests), warm", ci, "≤ 120 s"),
+        Row("deep-learning `train` loop (fastest of 2)", train["project_seconds"], "-", epochs),
+        Row("bare PyTorch loop (fastest of 2)", train["bare_seconds"], "-", f"{epochs}; {same}"),
+        Row(
+            "ratio loop / bare loop",
+            train["overhead_ratio"],
+            "≤ 1.10",
+            "logging, metrics, checkpoints, progress; a ratio",
+        ),
+        Row("images/s: the project's loop", train["project_images_per_second"], "report", epochs),
+        Row("images/s: the bare loop", train["bare_images_per_second"], "report", epochs),
+        Row("fp32 training step", train["fp32_step_ms"] / 1000, "-", f"{train['threads']} threads"),
+        Row("bf16 autocast training step", train["bf16_step_ms"] / 1000, "-", bf16_note),
+        Row(
+            "ratio CPU bf16 speedup (fp32 / bf16 step)", train["bf16_speedup"], "report", bf16_note
+        ),
+    ]
+
+
 def write_table(rows: list[Row]) -> str:
     lines = [
         "# Benchmarks",
@@ -181,7 +229,8 @@ def write_table(rows: list[Row]) -> str:
         "| --- | ---: | --- | --- |",
     ]
     for row in rows:
-        unit = "" if row.measure.startswith(("ratio", "service bench")) else " s"
+        unitless = ("ratio", "service bench", "images/s")
+        unit = "" if row.measure.startswith(unitless) else " s"
         lines.append(f"| {row.measure} | {row.seconds:.2f}{unit} | {row.target} | {row.note} |")
     text = "\n".join(lines) + "\n"
     RESULTS.parent.mkdir(exist_ok=True)
@@ -194,6 +243,7 @@ SECTIONS: dict[str, Callable[[Path], list[Row]]] = {
     "update": bench_update,
     "tabular": bench_tabular,
     "service": bench_service,
+    "deep-learning": bench_deep_learning,
 }
 
 

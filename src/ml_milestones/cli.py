@@ -132,6 +132,10 @@ def lock(
         stale = False
         with tempfile.TemporaryDirectory(prefix="ml-milestones-lock-") as tmp:
             for variant in locks.all_variants():
+                reason = locks.unlockable_reason(variant)
+                if reason is not None:
+                    console.print(f"{variant.id}: skipped, {reason}", markup=False)
+                    continue
                 try:
                     problems = locks.check_variant(variant, Path(tmp))
                 except locks.StaleRecordError as error:

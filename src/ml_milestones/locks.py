@@ -32,7 +32,8 @@ from packaging.markers import Marker
 from .copier_config import questions
 from .paths import SHARED_DIR, project_types
 from .render import render
-from .tools import run, which
+from .tools import clean_env, run, which
+from .torch_index import uses_local_torch, wheel_pythons
 from .variants import VARIANTS, Variant
 
 RECORDS_DIR = SHARED_DIR / "tested_versions"
@@ -191,15 +192,22 @@ def simplest_marker(marker: str) -> str:
 
 
 def uv_lock(project: Path, exclude_newer: str, *extra: str) -> None:
-    completed = run(
-        [which("uv"), "lock", "--exclude-newer", exclude_newer, *extra], project, timeout=600
-    )
+    command = [which("uv"), "lock", "--exclude-newer", exclude_newer, *local_torch_options()]
+    completed = run([*command, *extra], project, timeout=600)
     if completed.returncode != 0:
         raise StaleRecordError(
             f"`uv lock` failed in {project}: the template's dependencies no longer resolve "
             f"with the recorded versions. Run `{REFRESH_COMMAND}` to refresh them.\n"
             f"{completed.stdout[-3000:]}"
         )
+
+
+def local_torch_options() -> list[str]:
+    """Offline, torch comes from a simple index of local wheels (torch_index.py), which has no
+    upload dates: the date cut-off would hide them. The local folder itself is the cut-off."""
+    if not uses_local_torch(clean_env().get("UV_INDEX", "")):
+        return []
+    return ["--exclude-newer-package", "torch=false"]
 
 
 def union_variant(project_type: str) -> Variant:
@@ -232,6 +240,30 @@ def refresh(project_type: str, exclude_newer: str | None = None) -> Path:
         drop_constraints(project)
         uv_lock(project, date)
         return write_record(project_type, Record(date, pins_from_lock(project)))
+
+
+def unlockable_reason(variant: Variant) -> str | None:
+    """Why `variant` cannot be locked on this machine, or None.
+
+    Offline, torch comes from local wheels (torch_index.py), built for some Pythons only (3.11
+    here): a project that requires another Python finds no torch it could install, and uv refuses
+    the lock. Its versions are still the record's: that universal lock covers every Python the
+    type supports, 3.12 and 3.13 included.
+    """
+    env = clean_env()
+    if not uses_local_torch(env.get("UV_INDEX", "")):
+        return None
+    if "torch" not in read_record(variant.project_type).versions():
+        return None
+    python = str(variant.data().get("python_version", questions()["python_version"]["default"]))
+    pythons = wheel_pythons(env)
+    if python in pythons:
+        return None
+    return (
+        f"{variant.id} requires Python {python}, and the local torch wheels are for Python "
+        f"{', '.join(sorted(pythons))} only: uv cannot lock it here (its versions are the "
+        "record's universal lock, which covers every Python)"
+    )
 
 
 def check_variant(variant: Variant, workdir: Path) -> list[str]:

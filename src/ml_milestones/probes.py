@@ -56,7 +56,7 @@ def probe_batch_job(target: Running) -> None:
     if demo.returncode != 0:
         raise ContainerError(f"the default command exited {demo.returncode}:\n{tail(demo.stdout)}")
     if "Held-out" not in demo.stdout:
-        raise ContainerError(f"the demo did not report its held-out AUROC:\n{tail(demo.stdout)}")
+        raise ContainerError(f"the demo did not report held-out metrics:\n{tail(demo.stdout)}")
     target.log(tail(demo.stdout, 5))
 
 
@@ -160,6 +160,7 @@ BEFORE_BUILD: dict[str, list[list[str]]] = {"service": [["train"], ["evaluate"]]
 PROBES: dict[str, Callable[[Running], None]] = {
     "tabular": probe_batch_job,
     "service": probe_http_service,
+    "deep-learning": probe_batch_job,
 }
 
 

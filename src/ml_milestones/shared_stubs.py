@@ -110,6 +110,10 @@ def write_stubs(type_dir: Path) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(stub_text(partial))
             changed.append(path)
+        # A script (the noxfile, `./noxfile.py`) stays executable: Copier keeps the stub's mode.
+        shared = TEMPLATES_DIR / "_shared" / partial
+        if shared.is_file() and shared.read_text().startswith("#!"):
+            path.chmod(0o755)
     return changed
 
 

@@ -21,6 +21,7 @@ from .process import tail
 from .render import render
 from .stand_ins import STAND_IN_PYTHON, base_images, ensure_base_image
 from .tools import clean_env, which
+from .torch_index import uses_local_torch, wheel_folders
 from .variants import VARIANTS, Variant
 
 # Where `ml-milestones containers` renders projects and leaves their build logs.
@@ -68,6 +69,24 @@ class SmokeResult:
         )
 
 
+def local_torch_options() -> list[str]:
+    """Offline, a deep-learning image's torch comes from the local wheel folder, as the project's
+    own sessions get it (torch_index.py): the build sees that folder and the index of it, read
+    only, and gets the same `UV_INDEX` through the Dockerfile's `ARG UV_INDEX` (without it,
+    `uv sync --locked` would find uv.lock stale)."""
+    value = clean_env().get("UV_INDEX", "")
+    if not uses_local_torch(value):
+        return []
+    folders = {
+        Path(item.split("=", 1)[1].removeprefix("file://"))
+        for item in value.split()
+        if uses_local_torch(item)
+    }
+    folders |= set(wheel_folders(clean_env()))
+    mounts = [arg for folder in sorted(folders) for arg in ("--volume", f"{folder}:{folder}:ro")]
+    return [*mounts, "--build-arg", f"UV_INDEX={value}"]
+
+
 def build_image(podman: Podman, project: Path, tag: str) -> None:
     """`podman build` with host networking, so the build's uv reaches the package index.
 
@@ -83,6 +102,7 @@ def build_image(podman: Podman, project: Path, tag: str) -> None:
         "--pull=never",
         "--layers=false",
         "--force-rm",
+        *local_torch_options(),
         "--tag",
         tag,
         str(project),

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import process
+from .torch_index import with_local_torch
 
 # Variables that would leak the caller's environment into the checked project's own sessions.
 _LEAKY_VARIABLES = (
@@ -22,7 +23,12 @@ _LEAKY_VARIABLES = (
 
 
 def clean_env() -> dict[str, str]:
-    """The current environment, without our virtualenv, and with our tools first on PATH."""
+    """The current environment, without our virtualenv, and with our tools first on PATH.
+
+    Where torch wheels lie in a local folder (`UV_FIND_LINKS`, or pip's `PIP_FIND_LINKS`), the
+    deep-learning projects' `pytorch` index points at them (see torch_index.py): offline, their
+    sessions install the local CPU build.
+    """
     env = {
         k: v
         for k, v in os.environ.items()
@@ -30,7 +36,7 @@ def clean_env() -> dict[str, str]:
     }
     # Tools installed with this package (nox, uv, actionlint, hadolint...) live next to Python.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
+    return with_local_torch(env)
 
 
 def which(tool: str) -> str:

@@ -68,6 +68,29 @@ VARIANTS: tuple[Variant, ...] = (
         # a service with fast_event_loop switched on (tests/test_updates.py, OPTION_TO_ENABLE).
         full=False,
     ),
+    # CPU torch installs offline here for Python 3.11 only (the local wheel), so the full check
+    # (install, tests, demo, CI) runs on 3.11; the other Pythons are rendered, linted and
+    # type-checked (tests/test_render.py), and the generated CI tests them on GitHub.
+    Variant("deep-learning", "defaults"),
+    Variant(
+        "deep-learning",
+        "resnet-py313",
+        {
+            "project_name": "digit-net",
+            "model": "resnet",
+            "torch_build": "cu128",
+            "gpu_image": True,
+            "python_version": "3.13",
+            "license": "BSD-3-Clause",
+        },
+        full=False,
+    ),
+    Variant(
+        "deep-learning",
+        "cu130-py312",
+        {"torch_build": "cu130", "python_version": "3.12", "license": "proprietary"},
+        full=False,
+    ),
 )
 
 
