@@ -197,6 +197,17 @@ def predict(
 
 
 @app.command()
+def site() -> None:
+    """Build the results site in site/ from the latest reports: run `demo` first."""
+    from .site import Page, build_for
+
+    with user_errors():
+        paths = settings_from(None, None).paths
+        built = build_for(paths, [Page("Report", paths.report_html)])
+    console.print(f"[bold]Results site[/]: {built.summary()}")
+
+
+@app.command()
 def demo(overrides: SetOption = None) -> None:
     """Every stage with the fast preset on data/raw (the bundled digits unless you put your own)."""
     from . import pipeline
