@@ -76,9 +76,15 @@ TABULAR_MODEL_STUBS: dict[str, str] = {
     "src/{{ package_name }}/sample_data/SOURCE.md.jinja": "src/sample_data/SOURCE.md",
 }
 
+# A Markdown report rendered as one self-contained HTML file: the types that write a report.
+REPORT_STUBS: dict[str, str] = {
+    "src/{{ package_name }}/html_report.py.jinja": "src/html_report.py",
+}
+
 # Subset mappings and the project types that include them.
 SUBSET_STUBS: tuple[tuple[tuple[str, ...], dict[str, str]], ...] = (
     (("tabular", "service"), TABULAR_MODEL_STUBS),
+    (("tabular", "deep-learning"), REPORT_STUBS),
 )
 
 

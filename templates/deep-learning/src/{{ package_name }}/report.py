@@ -1,20 +1,16 @@
 """The evaluation report (Markdown and self-contained HTML) and the model card."""
 
-import base64
-import re
 from datetime import UTC, datetime
 from importlib import metadata as package_metadata
 from pathlib import Path
 
-import markdown
 import pandas as pd
 
 from . import PROJECT_NAME, tables
 from .evaluate import Evaluation
 from .export import ExportResult
+from .html_report import standalone_html
 from .paths import Paths
-
-IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]+\.png)\)")
 
 
 def _figure(evaluation: Evaluation, key: str, alt: str) -> str:
@@ -132,31 +128,13 @@ def render_markdown(evaluation: Evaluation, exported: ExportResult | None) -> st
     return "\n".join(part for part in parts if part)
 
 
-def render_html(report: str, base: Path) -> str:
-    """The report as one HTML file: images are embedded so it can be mailed or archived alone."""
-
-    def embed(match: re.Match[str]) -> str:
-        encoded = base64.b64encode((base / match[2]).read_bytes()).decode("ascii")
-        return f"![{match[1]}](data:image/png;base64,{encoded})"
-
-    body = markdown.markdown(IMAGE.sub(embed, report), extensions=["tables"])
-    return (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{PROJECT_NAME} evaluation report</title>\n<style>\n"
-        "body { font-family: system-ui, sans-serif; max-width: 960px; margin: 2rem auto; }\n"
-        "table { border-collapse: collapse; margin: 1rem 0; font-size: 0.85rem; }\n"
-        "th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; }\n"
-        "img { max-width: 100%; }\n</style>\n</head>\n<body>\n"
-        f"{body}\n</body>\n</html>\n"
-    )
-
-
 def write_report(evaluation: Evaluation, exported: ExportResult | None, paths: Paths) -> list[Path]:
     """Write reports/report.md and its self-contained HTML twin."""
     report = render_markdown(evaluation, exported)
     paths.report_md.parent.mkdir(parents=True, exist_ok=True)
     paths.report_md.write_text(report)
-    paths.report_html.write_text(render_html(report, paths.report_md.parent))
+    title = f"{PROJECT_NAME} evaluation report"
+    paths.report_html.write_text(standalone_html(report, paths.reports_dir, title))
     return [paths.report_md, paths.report_html]
 
 

@@ -1,17 +1,15 @@
 """The evaluation report (Markdown and self-contained HTML) and the model card."""
 
-import base64
-import re
 from datetime import UTC, datetime
 from importlib import metadata as package_metadata
 from pathlib import Path
 
-import markdown
 import pandas as pd
 
 from . import ENV_PREFIX, PROJECT_NAME, tables
 from .data import SAMPLE_SOURCE
 from .evaluate import Evaluation
+from .html_report import standalone_html
 from .metrics import METRICS
 from .paths import Paths
 from .train import cv_display_table
@@ -21,23 +19,6 @@ SAMPLE_CITATION = (
     "1988; doi:10.24432/C52P4X; CC BY 4.0), 920 patients from four sites; see "
     "`sample_data/SOURCE.md` in the package."
 )
-IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]+\.png)\)")
-# A paragraph of figures becomes a grid, two abreast on a wide screen, one on a narrow one; a
-# table wider than the page scrolls inside itself.
-STYLE = """\
-body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2rem auto;
-  padding: 0 1.5rem; line-height: 1.5; color: #1f2328; }
-h1 { margin-bottom: 1.5rem; }
-h2 { margin-top: 2.5rem; border-bottom: 1px solid #d0d7de; padding-bottom: 0.3rem; }
-table { border-collapse: collapse; margin: 1rem 0; font-size: 0.85rem; display: block;
-  max-width: 100%; overflow-x: auto; }
-th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.6rem; text-align: left; }
-th { background: #f6f8fa; }
-p:has(> img) { display: grid; gap: 1rem;
-  grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr)); align-items: start; }
-img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
-code { font-size: 0.85em; background: #f6f8fa; padding: 0.1em 0.3em; border-radius: 4px; }
-"""
 
 
 def interval(evaluation: Evaluation, name: str) -> str:
@@ -282,27 +263,12 @@ def render_markdown(evaluation: Evaluation, reports_dir: Path) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def render_html(report: str, base: Path) -> str:
-    """The report as one HTML file: images are embedded so it can be mailed or archived alone."""
-
-    def embed(match: re.Match[str]) -> str:
-        encoded = base64.b64encode((base / match[2]).read_bytes()).decode("ascii")
-        return f"![{match[1]}](data:image/png;base64,{encoded})"
-
-    body = markdown.markdown(IMAGE.sub(embed, report), extensions=["tables"])
-    return (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{PROJECT_NAME} evaluation report</title>\n<style>\n{STYLE}</style>\n"
-        f"</head>\n<body>\n{body}\n</body>\n</html>\n"
-    )
-
-
 def write_report(evaluation: Evaluation, paths: Paths) -> list[Path]:
     """Write reports/report.md and its self-contained HTML twin."""
     report = render_markdown(evaluation, paths.reports_dir)
     paths.report_md.write_text(report)
-    paths.report_html.write_text(render_html(report, paths.reports_dir))
+    title = f"{PROJECT_NAME} evaluation report"
+    paths.report_html.write_text(standalone_html(report, paths.reports_dir, title))
     return [paths.report_md, paths.report_html]
 
 
