@@ -505,6 +505,11 @@ SETTING_LINES: dict[str, tuple[str, str, tuple[str, str]]] = {
     "service": ("    min_rows: int = Field(default=100, ge=20)", "150", ("ge=20", "ge=30")),
     "deep-learning": ("    width: int = Field(default=32, ge=4)", "48", ("ge=4", "ge=8")),
 }
+# Per type with a shipped config file that lists every setting at its default (a generated test
+# holds them equal): the same change made there, as the user must to keep their tests green.
+SHIPPED_CONFIG_LINES: dict[str, tuple[str, str, str]] = {
+    "deep-learning": ("configs/default.toml", "width = 32", "width = 48"),
+}
 
 
 def user_edits(project_type: str) -> list[UserEdit]:
@@ -532,6 +537,11 @@ def user_edits(project_type: str) -> list[UserEdit]:
             '    """Written by the user after generation; no update may drop it."""\n'
             '    return "user_fixture"\n',
         ),
+        *[
+            UserEdit(path, "", changed=(generated_line, user_line))
+            for kind, (path, generated_line, user_line) in SHIPPED_CONFIG_LINES.items()
+            if kind == project_type
+        ],
     ]
 
 

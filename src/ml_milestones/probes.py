@@ -21,8 +21,10 @@ from .process import tail
 
 # A batch image's demo trains a model end to end on the bundled data.
 RUN_TIMEOUT_S = 900
-# From `podman run` (or compose `up`) to a service answering its health check.
-HEALTH_TIMEOUT_S = 60
+# From `podman run` (or compose `up`) to a service answering its health check. A deadline, not a
+# speed target: the MLflow server alone takes about 30 s to create its tables and start its workers
+# on a quiet 2-core machine, and CI's run of it timed out at 60 s with the tests running beside it.
+HEALTH_TIMEOUT_S = 180
 
 
 @dataclass
