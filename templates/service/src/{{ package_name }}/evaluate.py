@@ -115,7 +115,7 @@ def check_gate(settings: Settings) -> str:
 
 def metrics_table(evaluation: Evaluation) -> str:
     """Held-out metrics beside the out-of-fold ones the model was chosen by."""
-    oof = evaluation.metadata.calibrated_oof_metrics
+    oof = evaluation.metadata.oof_metrics
     return tables.to_markdown(
         pd.DataFrame(
             {

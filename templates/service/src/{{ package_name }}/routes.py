@@ -100,7 +100,7 @@ def model_info(bundle: ReadyBundle, service: Service) -> ModelInfo:
         source=bundle.source,
         target=meta.target,
         threshold=meta.threshold,
-        training_metrics=meta.calibrated_oof_metrics,
+        training_metrics=meta.oof_metrics,
         training_rows=meta.training_rows,
         mlflow_run_id=meta.mlflow_run_id,
         git_commit=service.git_commit,

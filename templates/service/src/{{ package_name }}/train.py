@@ -75,7 +75,7 @@ def train(data: Split, settings: Settings) -> TrainingResult:
         threshold=threshold,
         feature_schema=schema,
         cv_metrics=cv_metrics(summarise_folds({MODEL_NAME: fold_scores})),
-        calibrated_oof_metrics=score(target, probability, threshold),
+        oof_metrics=score(target, probability, threshold),
         # A logistic regression is fitted on log loss, so its probabilities need no recalibration.
         calibration="none",
         training_rows=len(data.train),
@@ -113,7 +113,7 @@ def save_outputs(result: TrainingResult, data: Split, settings: Settings) -> lis
         )
         mlflow.log_metrics(
             {f"cv.{name}": value for name, value in metadata.cv_metrics[MODEL_NAME].items()}
-            | {f"oof.{name}": value for name, value in metadata.calibrated_oof_metrics.items()}
+            | {f"oof.{name}": value for name, value in metadata.oof_metrics.items()}
         )
         metadata = metadata.model_copy(update={"mlflow_run_id": run.info.run_id})
         metadata_file = save_metadata(metadata, models_dir)

@@ -92,7 +92,7 @@ def train(data: Split, settings: Settings) -> TrainingResult:
         threshold=threshold,
         feature_schema=schema,
         cv_metrics=cv_metrics(cv_table),
-        calibrated_oof_metrics=score(target, oof_probability, threshold),
+        oof_metrics=score(target, oof_probability, threshold),
         calibration=config.calibration,
         training_rows=len(data.train),
         training_data_sha256=fingerprint(data.train),
@@ -162,7 +162,7 @@ def save_outputs(result: TrainingResult, settings: Settings) -> list[Path]:
                 for model, values in metadata.cv_metrics.items()
                 for metric, value in values.items()
             }
-            | {f"oof_calibrated.{k}": v for k, v in metadata.calibrated_oof_metrics.items()}
+            | {f"oof_calibrated.{k}": v for k, v in metadata.oof_metrics.items()}
         )
         metadata = metadata.model_copy(update={"mlflow_run_id": run.info.run_id})
         metadata_file = save_metadata(metadata, paths.models_dir)
