@@ -56,9 +56,18 @@ def start_run(
     """Open a run in the project's MLflow experiment, tagged with the version and git commit."""
     # A file in the project folder keeps runs with the project and needs no server; a team
     # points MLFLOW_TRACKING_URI at a shared tracking server instead.
-    use_experiment(settings.tracking_uri)
+    with start_run_at(settings.tracking_uri, settings.project_root, run_name, tags) as run:
+        yield run
+
+
+@contextmanager
+def start_run_at(
+    tracking_uri: str, project_root: Path, run_name: str, tags: dict[str, str] | None = None
+) -> Iterator[mlflow.ActiveRun]:
+    """`start_run` for a process that has the tracking URI and project folder but no settings."""
+    use_experiment(tracking_uri)
     run_tags = {"project.version": __version__, **(tags or {})}
-    commit = git_commit(settings.project_root)
+    commit = git_commit(project_root)
     if commit:
         # The tag MLflow's UI shows as the run's source version.
         run_tags["mlflow.source.git.commit"] = commit

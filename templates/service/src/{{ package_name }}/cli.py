@@ -11,7 +11,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from . import PROJECT_NAME
+from . import ENV_PREFIX, PROJECT_NAME
 from .config import Settings, load_service_settings, load_settings
 from .console import DataOption, console, create_app, show_written, shown, user_errors
 from .errors import UserError
@@ -27,15 +27,15 @@ DEMO_BATCH = 20
 def do_train(
     settings: Settings, csv: Path | None, target: str | None, register: str | None
 ) -> None:
-    from . import data
     from . import train as training
 
-    target = target or settings.data.target
-    frame = data.load(csv, target, settings.data.min_rows)
-    split = data.split(
-        frame, target, settings.data.holdout_fraction, settings.seed, str(csv or "bundled sample")
-    )
-    data.save_split(split, settings.paths.data_dir)
+    split = training.load_and_split(settings, csv, target)
+    for column, count in split.replaced.items():
+        console.print(
+            f"[yellow]Replaced[/] {count} value(s) of '{column}' "
+            f"({split.rules[column].describe()}) with missing ones: change the rules with "
+            f"{ENV_PREFIX}DATA__MISSING_RULES."
+        )
     with console.status("Cross-validating and fitting…"):
         result = training.train(split, settings)
         files = training.save_outputs(result, split, settings)

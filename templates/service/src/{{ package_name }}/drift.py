@@ -2,15 +2,17 @@
 
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .data import apply_rules
 from .features import FeatureKind, FeatureSchema
 from .schemas import JsonRecord
+from .settings import ColumnRule
 
 # Keeps log(0) out of PSI when a bin is empty on one side.
 EPSILON = 1e-4
@@ -115,8 +117,16 @@ def compare(profiles: list[FeatureReference], current: pd.DataFrame) -> pd.DataF
 class DriftWindow:
     """The last `size` records served; recomputes PSI and missing rates every `every` records."""
 
-    def __init__(self, profiles: list[FeatureReference], size: int, every: int = 50) -> None:
+    def __init__(
+        self,
+        profiles: list[FeatureReference],
+        size: int,
+        every: int = 50,
+        rules: Mapping[str, ColumnRule] | None = None,
+    ) -> None:
         self.profiles = profiles
+        # The training rows' missing-value rules: the window sees requests as the model does.
+        self.rules = dict(rules or {})
         self.records: deque[JsonRecord] = deque(maxlen=size)
         self.every = every
         self.pending = 0
@@ -134,7 +144,7 @@ class DriftWindow:
             if self.pending < self.every:
                 return None
             self.pending = 0
-            window = pd.DataFrame(list(self.records))
+            window, _ = apply_rules(pd.DataFrame(list(self.records)), self.rules)
         psi_by_feature = {
             ref.name: psi(ref.shares, actual_shares(ref, window[ref.name])) for ref in self.profiles
         }

@@ -9,7 +9,7 @@ import pandas as pd
 from . import ENV_PREFIX, tables
 from .config import EvaluateConfig, Settings
 from .cross_validation import features_and_target
-from .data import load_split, read_csv, validate
+from .data import apply_rules, load_split, read_csv, validate
 from .errors import MissingArtifactError, UserError
 from .metrics import METRICS, score
 from .model_store import model_version
@@ -53,7 +53,9 @@ def evaluate(settings: Settings, csv: Path | None = None) -> Evaluation:
     if csv is None:
         frame, source = load_split(settings.paths.data_dir).holdout, "held-out split"
     else:
-        frame = validate(read_csv(csv), metadata.target, min_rows=20)
+        # The values training treated as missing are missing here too.
+        cleaned, _ = apply_rules(read_csv(csv), metadata.missing_rules)
+        frame = validate(cleaned, metadata.target, min_rows=20)
         source = str(csv)
     features, target = features_and_target(frame, metadata.target, metadata.feature_schema)
     probability = model.predict_proba(features)[:, 1]
@@ -113,7 +115,7 @@ def check_gate(settings: Settings) -> str:
 
 def metrics_table(evaluation: Evaluation) -> str:
     """Held-out metrics beside the out-of-fold ones the model was chosen by."""
-    oof = evaluation.metadata.calibrated_oof_metrics
+    oof = evaluation.metadata.oof_metrics
     return tables.to_markdown(
         pd.DataFrame(
             {

@@ -8,6 +8,7 @@ import pandas as pd
 
 from . import ENV_PREFIX, drift, plots, prediction_log, tables
 from .config import MonitorConfig, Settings
+from .data import apply_rules
 from .errors import DataValidationError, MissingArtifactError
 from .model_store import REFERENCE_CSV
 from .persistence import load_metadata
@@ -61,7 +62,8 @@ def monitor(settings: Settings, log: Path) -> DriftReport:
     config, paths = settings.monitor, settings.paths
     metadata = load_metadata(paths.models_dir)
     schema = metadata.feature_schema
-    current = load_logged_inputs(log, schema.names)
+    # The log holds requests as sent; the model and the training rows saw them after the rules.
+    current, _ = apply_rules(load_logged_inputs(log, schema.names), metadata.missing_rules)
     if len(current) < config.min_rows:
         raise DataValidationError(
             f"The log at {log} holds {len(current)} predictions, fewer than the {config.min_rows} "

@@ -1,6 +1,7 @@
 """The routes: predict, model information, health and readiness probes, Prometheus metrics."""
 
 import time
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import numpy as np
@@ -9,8 +10,10 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
 from pydantic import BaseModel
 
 from . import __version__, logs, schemas
+from .data import apply_rules
 from .features import FeatureSchema
 from .model_store import ModelBundle
+from .settings import ColumnRule
 from .state import ServiceState
 
 
@@ -97,7 +100,7 @@ def model_info(bundle: ReadyBundle, service: Service) -> ModelInfo:
         source=bundle.source,
         target=meta.target,
         threshold=meta.threshold,
-        training_metrics=meta.calibrated_oof_metrics,
+        training_metrics=meta.oof_metrics,
         training_rows=meta.training_rows,
         mlflow_run_id=meta.mlflow_run_id,
         git_commit=service.git_commit,
@@ -114,13 +117,15 @@ def metrics(service: Service) -> Response:
 
 
 def model_frame(
-    records: list[schemas.JsonRecord], schema: FeatureSchema
+    records: list[schemas.JsonRecord], schema: FeatureSchema, rules: Mapping[str, ColumnRule]
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Validated records as the model's input, and how many values each feature is missing.
 
     Validation has already done what `features.align` checks, so the columns are built directly
     with their dtypes, which is several times faster. Missing values become NaN, the marker the
     imputers were fitted on (None in a text column would read as an unseen category instead).
+    The missing-value rules of training apply here too: a zero cholesterol was missing when the
+    model learnt, so it is missing when the model answers.
     """
     columns: dict[str, np.ndarray] = {}
     missing: dict[str, int] = {}
@@ -134,7 +139,10 @@ def model_frame(
             columns[name] = np.array(
                 [np.nan if value is None else value for value in values], dtype=object
             )
-    return pd.DataFrame(columns), missing
+    frame, replaced = apply_rules(pd.DataFrame(columns), rules)
+    for name, count in replaced.items():
+        missing[name] += count
+    return frame, missing
 
 
 def predict_router(api: schemas.ApiSchemas) -> APIRouter:
@@ -167,7 +175,9 @@ def predict_router(api: schemas.ApiSchemas) -> APIRouter:
         records: list[schemas.JsonRecord] = [
             record.model_dump(by_alias=True) for record in body.records
         ]
-        features, missing = model_frame(records, service.feature_schema)
+        features, missing = model_frame(
+            records, service.feature_schema, bundle.metadata.missing_rules
+        )
         probability = bundle.model.predict_proba(features)[:, 1]
         labels = (probability >= bundle.metadata.threshold).astype(np.int64)
         predictions = [

@@ -64,7 +64,9 @@ class ServiceState:
             bundle.model.predict_proba(example)
         bins = load_settings(self.settings.project_root).monitor.bins
         profiles = drift.profile(bundle.reference, self.feature_schema, bins)
-        self.window = drift.DriftWindow(profiles, self.settings.drift_window)
+        self.window = drift.DriftWindow(
+            profiles, self.settings.drift_window, rules=bundle.metadata.missing_rules
+        )
         self.ranges = {
             name: (float(bundle.reference[name].min()), float(bundle.reference[name].max()))
             for name in self.feature_schema.numeric

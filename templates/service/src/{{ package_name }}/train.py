@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
+from . import data as data_module
 from .config import Settings
 from .cross_validation import cv_metrics, features_and_target, out_of_fold, summarise_folds
 from .data import Split, fingerprint
@@ -28,6 +29,27 @@ class TrainingResult:
 
     model: Pipeline
     metadata: ModelMetadata
+
+
+def load_and_split(settings: Settings, csv: Path | None, target: str | None) -> Split:
+    """Read the data, apply the missing-value rules, validate it and write the split.
+
+    The same checked loader as the tabular pipeline's: the rules it applies are saved with the
+    model, and the service applies them to every request, so training and serving agree.
+    """
+    config = settings.data
+    target = target or config.target
+    loaded = data_module.load_checked(csv, target, config.min_rows, rules=config.missing_rules)
+    split = data_module.split(
+        loaded.frame,
+        target,
+        config.holdout_fraction,
+        settings.seed,
+        source=str(csv) if csv else data_module.SAMPLE_SOURCE,
+        loaded=loaded,
+    )
+    data_module.save_split(split, settings.paths.data_dir)
+    return split
 
 
 def build_model(schema: FeatureSchema, settings: Settings) -> Pipeline:
@@ -53,12 +75,17 @@ def train(data: Split, settings: Settings) -> TrainingResult:
         threshold=threshold,
         feature_schema=schema,
         cv_metrics=cv_metrics(summarise_folds({MODEL_NAME: fold_scores})),
-        calibrated_oof_metrics=score(target, probability, threshold),
+        oof_metrics=score(target, probability, threshold),
         # A logistic regression is fitted on log loss, so its probabilities need no recalibration.
         calibration="none",
         training_rows=len(data.train),
         training_data_sha256=fingerprint(data.train),
         source=data.source,
+        negative_label=data.labels.negative,
+        positive_label=data.labels.positive,
+        # The request frame gets the same rules before it reaches the model.
+        missing_rules=data.rules,
+        replaced=data.replaced,
     )
     return TrainingResult(model=pipeline.fit(features, target), metadata=metadata)
 
@@ -86,7 +113,7 @@ def save_outputs(result: TrainingResult, data: Split, settings: Settings) -> lis
         )
         mlflow.log_metrics(
             {f"cv.{name}": value for name, value in metadata.cv_metrics[MODEL_NAME].items()}
-            | {f"oof.{name}": value for name, value in metadata.calibrated_oof_metrics.items()}
+            | {f"oof.{name}": value for name, value in metadata.oof_metrics.items()}
         )
         metadata = metadata.model_copy(update={"mlflow_run_id": run.info.run_id})
         metadata_file = save_metadata(metadata, models_dir)

@@ -98,15 +98,20 @@ def run_eda(settings: Settings) -> list[Path]:
 def run_train(settings: Settings) -> tuple[train.TrainingResult, list[Path]]:
     """Cross-validate, calibrate, save and log the model."""
     from . import train
+    from .background_run import BackgroundRun
 
     split = data.load_split(settings.paths.data_dir)
-    with ThreadPoolExecutor(max_workers=1) as background:
-        # Seconds of fixed cost (importing MLflow, opening its store, loading the plotting and
-        # model-file libraries) run beside the cross-validation instead of after it.
-        ready = background.submit(train.prepare_outputs, settings)
+    # Seconds of fixed cost run beside the cross-validation instead of after it: importing
+    # MLflow and opening its run in a child process (in a thread it would hold the interpreter
+    # lock the training needs), loading the plotting and model-file libraries in a thread.
+    with (
+        BackgroundRun(settings, "train", tags={"stage": "train"}) as run,
+        ThreadPoolExecutor(max_workers=1) as background,
+    ):
+        ready = background.submit(train.prepare_outputs)
         result = train.train(split, settings)
         ready.result()
-    return result, train.save_outputs(result, settings)
+        return result, train.save_outputs(result, settings, run)
 
 
 def run_evaluate(

@@ -12,6 +12,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from . import tables
+from .background_run import BackgroundRun
 from .config import ModelName, Settings
 from .cross_validation import cv_metrics, features_and_target, out_of_fold, summarise_folds
 from .data import Split, fingerprint
@@ -92,7 +93,7 @@ def train(data: Split, settings: Settings) -> TrainingResult:
         threshold=threshold,
         feature_schema=schema,
         cv_metrics=cv_metrics(cv_table),
-        calibrated_oof_metrics=score(target, oof_probability, threshold),
+        oof_metrics=score(target, oof_probability, threshold),
         calibration=config.calibration,
         training_rows=len(data.train),
         training_data_sha256=fingerprint(data.train),
@@ -117,22 +118,16 @@ def cv_display_table(cv_table: pd.DataFrame) -> pd.DataFrame:
     return display
 
 
-def prepare_outputs(settings: Settings) -> None:
-    """Load what saving needs (MLflow and its store, plotting, skops) before it is needed."""
-    from . import tracking
-
+def prepare_outputs() -> None:
+    """Load what saving needs (plotting, skops) before it is needed."""
     importlib.import_module(".plots", __package__)
     importlib.import_module("skops.io")
-    tracking.use_experiment(settings.tracking_uri)
 
 
-def save_outputs(result: TrainingResult, settings: Settings) -> list[Path]:
+def save_outputs(result: TrainingResult, settings: Settings, run: BackgroundRun) -> list[Path]:
     """Write the CV table, its plot, the model and its metadata, and log them all to MLflow."""
-    import mlflow
-
     from . import plots
     from .persistence import save_metadata, save_model
-    from .tracking import start_run
 
     paths = settings.paths
     tables.write(cv_display_table(result.cv_table), paths.cv_results_md)
@@ -141,33 +136,30 @@ def save_outputs(result: TrainingResult, settings: Settings) -> list[Path]:
     figure = plots.cv_comparison(result.cv_table, paths.figures_dir / "cv_comparison.png")
     model_file = save_model(result.model, paths.models_dir)
 
-    metadata = result.metadata
-    with start_run(settings, "train", tags={"stage": "train"}) as run:
-        mlflow.log_params(
-            {
-                "best_model": metadata.model_name,
-                "models": ",".join(settings.train.models),
-                "cv_folds": settings.train.cv_folds,
-                "n_estimators": settings.train.n_estimators,
-                "calibration": settings.train.calibration,
-                "threshold": round(metadata.threshold, 4),
-                "seed": settings.seed,
-                "training_rows": metadata.training_rows,
-                "training_data_sha256": metadata.training_data_sha256,
-            }
-        )
-        mlflow.log_metrics(
-            {
-                f"cv.{model}.{metric}": value
-                for model, values in metadata.cv_metrics.items()
-                for metric, value in values.items()
-            }
-            | {f"oof_calibrated.{k}": v for k, v in metadata.calibrated_oof_metrics.items()}
-        )
-        metadata = metadata.model_copy(update={"mlflow_run_id": run.info.run_id})
-        metadata_file = save_metadata(metadata, paths.models_dir)
-        for path in (paths.cv_results_md, paths.cv_results_csv, figure):
-            mlflow.log_artifact(str(path), artifact_path="reports")
-        mlflow.log_artifact(str(model_file), artifact_path="model")
-        mlflow.log_artifact(str(metadata_file), artifact_path="model")
+    metadata = result.metadata.model_copy(update={"mlflow_run_id": run.run_id})
+    metadata_file = save_metadata(metadata, paths.models_dir)
+    run.finish(
+        params={
+            "best_model": metadata.model_name,
+            "models": ",".join(settings.train.models),
+            "cv_folds": settings.train.cv_folds,
+            "n_estimators": settings.train.n_estimators,
+            "calibration": settings.train.calibration,
+            "threshold": round(metadata.threshold, 4),
+            "seed": settings.seed,
+            "training_rows": metadata.training_rows,
+            "training_data_sha256": metadata.training_data_sha256,
+        },
+        metrics={
+            f"cv.{model}.{metric}": value
+            for model, values in metadata.cv_metrics.items()
+            for metric, value in values.items()
+        }
+        | {f"oof_calibrated.{k}": v for k, v in metadata.oof_metrics.items()},
+        artifacts=[
+            *((path, "reports") for path in (paths.cv_results_md, paths.cv_results_csv, figure)),
+            (model_file, "model"),
+            (metadata_file, "model"),
+        ],
+    )
     return [paths.cv_results_md, paths.cv_results_csv, figure, model_file, metadata_file]
