@@ -32,46 +32,23 @@ def save_atomic(payload: Checkpoint, *paths: Path) -> None:
     """Write the checkpoint to each path: to a temporary file beside it, then renamed over it.
 
     A crash (or Ctrl-C) mid-write leaves the previous checkpoint intact rather than a truncated
-    file: the rename is atomic on one filesystem. The payload is serialised and written once,
-    however many paths (`last` and `best` at an improving epoch's end) receive it: the others
-    get a hard link to the written file (a copy where the filesystem has no hard links). No
-    file is ever changed in place, so a later `last` never alters a linked `best`.
+    file: the rename is atomic on one filesystem. The payload is serialised once, however many
+    paths (`last` and `best` at an improving epoch's end) receive it.
     """
     buffer = io.BytesIO()
     torch.save({"format_version": FORMAT_VERSION, **payload}, buffer)
-    written: Path | None = None
-    temporaries = []
-    try:
-        for path in paths:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            temporaries.append(temporary)
-            if written is None or not hard_link(written, temporary):
-                write_synced(temporary, buffer.getbuffer())
-                written = temporary
-        for temporary, path in zip(temporaries, paths, strict=True):
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with temporary.open("wb") as file:
+                file.write(buffer.getbuffer())
+                file.flush()
+                # On disk before the rename, so a power cut cannot leave an empty file behind it.
+                os.fsync(file.fileno())
             temporary.replace(path)
-    finally:
-        for temporary in temporaries:
+        finally:
             temporary.unlink(missing_ok=True)
-
-
-def write_synced(path: Path, data: memoryview) -> None:
-    with path.open("wb") as file:
-        file.write(data)
-        file.flush()
-        # On disk before the rename, so a power cut cannot leave an empty file behind it.
-        os.fsync(file.fileno())
-
-
-def hard_link(existing: Path, new: Path) -> bool:
-    """Link `new` to `existing`'s data; False where the filesystem cannot."""
-    try:
-        new.unlink(missing_ok=True)
-        os.link(existing, new)
-    except OSError:
-        return False
-    return True
 
 
 def load_checkpoint(path: Path) -> Checkpoint:
