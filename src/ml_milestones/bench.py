@@ -218,12 +218,26 @@ def bench_deep_learning(workdir: Path) -> list[Row]:
     ]
 
 
-def write_table(rows: list[Row]) -> str:
+def results_file(sections: list[str]) -> Path:
+    """results.md for every section; results-<sections>.md for some, leaving the others' table."""
+    if not sections or set(sections) == set(SECTIONS):
+        return RESULTS
+    return RESULTS.with_name(f"results-{'-'.join(sections)}.md")
+
+
+def load() -> str:
+    """The machine's load average (1, 5 and 15 minutes): shared machines make timings noisy."""
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def write_table(rows: list[Row], path: Path = RESULTS, load_at_start: str = "") -> str:
+    started = f" at the start, {load_at_start}" if load_at_start else ""
     lines = [
         "# Benchmarks",
         "",
         f"Written by `nox -s bench` on {time.strftime('%Y-%m-%d %H:%M')} UTC; "
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"load average (1, 5, 15 min){started}, at the end {load()}.",
         "",
         "| measure | value | target | note |",
         "| --- | ---: | --- | --- |",
@@ -233,8 +247,8 @@ def write_table(rows: list[Row]) -> str:
         unit = "" if row.measure.startswith(unitless) else " s"
         lines.append(f"| {row.measure} | {row.seconds:.2f}{unit} | {row.target} | {row.note} |")
     text = "\n".join(lines) + "\n"
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(text)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
     return text
 
 
@@ -252,10 +266,11 @@ def main(sections: list[str]) -> None:
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {list(SECTIONS)}")
+    load_at_start = load()
     with tempfile.TemporaryDirectory(prefix="ml-milestones-bench-") as tmp:
         workdir = Path(tmp)
         rows = [row for name in sections or SECTIONS for row in SECTIONS[name](workdir)]
-    print(write_table(rows))
+    print(write_table(rows, results_file(sections), load_at_start))
 
 
 if __name__ == "__main__":

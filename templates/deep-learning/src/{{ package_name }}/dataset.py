@@ -2,27 +2,28 @@
 
 Exact resume needs the data order and the augmentation of a resumed epoch to be those of the
 straight run. Here both are pure functions: the order of epoch `e` comes from a generator seeded
-with `seed + e` (DistributedSampler does the same), and the augmentation of image `i` in epoch `e`
-from a generator seeded with (seed, e, i). A checkpoint therefore only needs the epoch and the
-number of batches done; `set_epoch(loader, epoch, skip_batches=done)` carries on from there, and
-the answer is the same with any number of loader workers.
+with `seed + e` (DistributedSampler's, which also shards it between processes), and the
+augmentation of image `i` in epoch `e` from a generator seeded with (seed, e, i). A checkpoint
+therefore only needs the epoch and the number of batches done; `set_epoch(loader, epoch,
+skip_batches=done)` carries on from there, and the answer is the same with any number of loader
+workers.
 """
 
 import csv
 import json
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 from .augment import Augment
 from .errors import DataValidationError, MissingArtifactError
 from .images import read_image, to_tensor
 from .paths import Paths
-from .seeding import seed_worker
+from .seeding import epoch_generator, epoch_seed, seed_worker
 from .settings import is_project_root
 
 SPLITS = ("train", "val", "test")
@@ -162,111 +163,95 @@ class ManifestDataset(Dataset[tuple[torch.Tensor, int]]):
 
 
 class EpochBatchSampler(Sampler[list[int]]):
-    """Batches of indices for one epoch at a time, optionally this process's share only.
+    """Batches of indices for one epoch at a time: this process's share, from a given position.
 
-    The order is a function of (seed, epoch): shuffled by a generator seeded with seed + epoch,
-    or through DistributedSampler, which shuffles the same way and gives rank r every
-    world-size-th index, so N processes together see the batches one process would.
+    The one place the training order is made. The order of an epoch is a function of
+    (seed, epoch), as in DistributedSampler, which makes it: shuffled by a generator seeded with
+    seed + epoch, and rank r of N processes takes every N-th index from position r, so N
+    processes together see the batches one process would. A resumed run regenerates its epoch's
+    order and leaves out the batches already trained on, without loading them.
     """
 
     def __init__(  # noqa: PLR0913 (each is a switch of the sampler, named at the call)
         self,
-        dataset: ManifestDataset,
+        dataset: Dataset[object],
         *,
         batch_size: int,
         shuffle: bool,
         seed: int,
-        drop_last: bool,
-        distributed: bool,
+        world_size: int = 1,
+        rank: int = 0,
     ) -> None:
-        self.size = len(dataset)
         self.batch_size = batch_size
-        self.shuffle = shuffle
         self.seed = seed
-        self.drop_last = drop_last
-        self.epoch = 0
+        self.shards = DistributedSampler[int](
+            dataset, num_replicas=world_size, rank=rank, shuffle=shuffle, seed=seed
+        )
         self.skip = 0
-        self.sharded: DistributedSampler[int] | None = None
-        if distributed:
-            if not (dist.is_available() and dist.is_initialized()):
-                message = "distributed=True needs torch.distributed initialised (run with torchrun)"
-                raise RuntimeError(message)
-            self.sharded = DistributedSampler[int](
-                dataset, shuffle=shuffle, seed=seed, drop_last=drop_last
-            )
 
     def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
-        self.epoch = epoch
+        """Iterate over `epoch`'s batches, leaving out the first `skip_batches`."""
+        self.shards.set_epoch(epoch)
         self.skip = skip_batches
 
-    def indices(self) -> list[int]:
-        """This process's indices for the current epoch, in order."""
-        if self.sharded is not None:
-            self.sharded.set_epoch(self.epoch)
-            return list(self.sharded)
-        if not self.shuffle:
-            return list(range(self.size))
-        generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        return [int(index) for index in torch.randperm(self.size, generator=generator)]
-
-    def batches(self) -> list[list[int]]:
-        order = self.indices()
-        batches = [
-            order[start : start + self.batch_size]
-            for start in range(0, len(order), self.batch_size)
-        ]
-        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
-            batches.pop()
-        return batches
+    @property
+    def batches_per_epoch(self) -> int:
+        """This process's batches in a whole epoch, skipped ones included."""
+        return math.ceil(len(self.shards) / self.batch_size)
 
     def __iter__(self) -> Iterator[list[int]]:
-        return iter(self.batches()[self.skip :])
+        order = list(self.shards)
+        starts = range(self.skip * self.batch_size, len(order), self.batch_size)
+        return iter([order[start : start + self.batch_size] for start in starts])
 
     def __len__(self) -> int:
         """Batches left in the current epoch (all of them unless set_epoch skipped some)."""
-        share = len(self.sharded) if self.sharded is not None else self.size
-        full, rest = divmod(share, self.batch_size)
-        total = full + (1 if rest and not self.drop_last else 0)
-        return max(total - self.skip, 0)
+        return max(self.batches_per_epoch - self.skip, 0)
 
 
 def make_loader(  # noqa: PLR0913 (each is a switch of the loader, named at the call)
-    dataset: ManifestDataset,
+    dataset: Dataset[tuple[torch.Tensor, int]],
     *,
     batch_size: int,
     shuffle: bool,
     seed: int,
     num_workers: int = 0,
-    distributed: bool = False,
-    drop_last: bool = False,
+    world_size: int = 1,
+    rank: int = 0,
+    pin_memory: bool = False,
 ) -> DataLoader[tuple[torch.Tensor, int]]:
-    """A loader whose batches are fixed by (seed, epoch); call set_epoch before each epoch."""
+    """A loader whose batches are fixed by (seed, epoch); call set_epoch before each epoch.
+
+    With `world_size` processes, each (its `rank`) gets its share of every epoch's order.
+    """
     sampler = EpochBatchSampler(
-        dataset,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        drop_last=drop_last,
-        distributed=distributed,
+        dataset, batch_size=batch_size, shuffle=shuffle, seed=seed, world_size=world_size, rank=rank
     )
     return DataLoader(
         dataset,
         batch_sampler=sampler,
         num_workers=num_workers,
         worker_init_fn=seed_worker,
-        # Seeds the workers' torch generators (their base seed), so they too follow the seed.
-        generator=torch.Generator().manual_seed(seed),
+        # Seeds the workers' torch generators (their base seed); set_epoch reseeds it.
+        generator=epoch_generator(seed, 0),
+        pin_memory=pin_memory,
     )
 
 
 def set_epoch(
     loader: DataLoader[tuple[torch.Tensor, int]], epoch: int, skip_batches: int = 0
 ) -> None:
-    """Point the loader at `epoch`, leaving out its first `skip_batches` batches (for resume)."""
+    """Point the loader at `epoch`, leaving out its first `skip_batches` batches (for resume).
+
+    Everything random about the epoch follows (seed, epoch): the order, the augmentation of each
+    image, and the seeds of the loader's workers.
+    """
     sampler = loader.batch_sampler
-    if not isinstance(sampler, EpochBatchSampler):
+    if not isinstance(sampler, EpochBatchSampler) or loader.generator is None:
         message = "set_epoch needs a loader from make_loader"
         raise TypeError(message)
     sampler.set_epoch(epoch, skip_batches)
-    if isinstance(loader.dataset, ManifestDataset):
+    loader.generator.manual_seed(epoch_seed(sampler.seed, epoch))
+    # ManifestDataset draws image i's augmentation from a generator seeded with (seed, epoch, i).
+    if hasattr(loader.dataset, "epoch"):
         loader.dataset.epoch = epoch

@@ -1,7 +1,7 @@
 """One loop for one process or many: `torchrun --nproc-per-node N <cli> train`.
 
 torchrun starts N copies of the same command and tells each its RANK, LOCAL_RANK and WORLD_SIZE.
-Each process trains on its own shard of every epoch's shuffled order (DistributedSampler);
+Each process trains on its own shard of every epoch's shuffled order (dataset.make_loader);
 DistributedDataParallel averages the gradients, so all copies keep identical weights. Metrics
 are summed over the processes (all-reduce), and only rank 0 prints, logs, and writes files.
 Several machines: the same command on each, with --nnodes and --rdzv-endpoint (see the README).
@@ -15,7 +15,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import Dataset, DistributedSampler, Sampler
+from torch.utils.data import Sampler
 
 from .config import DeviceName
 from .errors import InvalidSettingError
@@ -115,32 +115,6 @@ def broadcast_text(text: str | None, context: Distributed) -> str | None:
     holder: list[str | None] = [text]
     dist.broadcast_object_list(holder, src=0)
     return holder[0]
-
-
-class ResumableSampler(DistributedSampler[int]):
-    """DistributedSampler that can start an epoch part-way, for an exact mid-epoch resume.
-
-    The order of an epoch depends only on (seed, epoch), as in DistributedSampler, so a resumed
-    run regenerates it and skips the samples the interrupted run had already trained on,
-    without loading them.
-    """
-
-    def __init__(self, dataset: Dataset[object], context: Distributed, seed: int) -> None:
-        super().__init__(
-            dataset, num_replicas=context.world_size, rank=context.rank, shuffle=True, seed=seed
-        )
-        self.skip = 0
-
-    def set_position(self, epoch: int, skip_samples: int) -> None:
-        """Iterate over `epoch`'s order for this process, leaving out its first `skip_samples`."""
-        self.set_epoch(epoch)
-        self.skip = skip_samples
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(list(super().__iter__())[self.skip :])
-
-    def __len__(self) -> int:
-        return self.num_samples - self.skip
 
 
 class ShardSampler(Sampler[int]):

@@ -25,11 +25,14 @@ def seed_everything(seed: int, *, deterministic: bool) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A DataLoader generator's seed for one epoch: its worker seeds follow (seed, epoch)."""
+    return seed * 1_000_003 + epoch
+
+
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:
     """The DataLoader's generator for one epoch: its worker seeds depend on (seed, epoch) only."""
-    generator = torch.Generator()
-    generator.manual_seed(seed * 1_000_003 + epoch)
-    return generator
+    return torch.Generator().manual_seed(epoch_seed(seed, epoch))
 
 
 def seed_worker(worker_id: int) -> None:

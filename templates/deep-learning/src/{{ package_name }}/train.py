@@ -38,9 +38,9 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from . import tracking
 from .checkpoint import Checkpoint, load_checkpoint, save_atomic
 from .console import console
+from .dataset import make_loader, set_epoch
 from .distributed import (
     Distributed,
-    ResumableSampler,
     ShardSampler,
     all_reduce_sum,
     barrier,
@@ -60,6 +60,7 @@ from .schedule import warmup_cosine
 from .seeding import (
     RngState,
     epoch_generator,
+    epoch_seed,
     rng_state,
     seed_everything,
     seed_worker,
@@ -204,7 +205,8 @@ class Run:
     scheduler: LambdaLR
     scaler: torch.amp.GradScaler
     ema: ModelEma | None
-    sampler: ResumableSampler
+    # The training batches; epoch_loader points them at the current epoch and position.
+    loader: DataLoader[Sample]
     steps_per_epoch: int
     state: LoopState = field(default_factory=LoopState)
     batch_losses: list[torch.Tensor] = field(default_factory=list)
@@ -296,8 +298,17 @@ def prepare(
         ],
         lr=config.lr,
     )
-    sampler = ResumableSampler(data.train, context, seed=settings.seed)
-    batches_per_epoch = math.ceil(len(sampler) / config.batch_size)
+    loader = make_loader(
+        data.train,
+        batch_size=config.batch_size,
+        shuffle=True,
+        seed=settings.seed,
+        num_workers=settings.data.num_workers,
+        world_size=context.world_size,
+        rank=context.rank,
+        pin_memory=device.type == "cuda",
+    )
+    batches_per_epoch = len(loader)
     steps_per_epoch = math.ceil(batches_per_epoch / config.accumulate_steps)
     if config.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, config.max_steps_per_epoch)
@@ -319,7 +330,7 @@ def prepare(
         scheduler=scheduler,
         scaler=precision.scaler(),
         ema=ema,
-        sampler=sampler,
+        loader=loader,
         steps_per_epoch=steps_per_epoch,
     )
 
@@ -413,25 +424,11 @@ def train_one_epoch(run: Run, progress: Progress | None) -> bool:
 def epoch_loader(run: Run) -> DataLoader[Sample]:
     """The current epoch's batches, less those an interrupted run already trained on.
 
-    The order is DistributedSampler's for (seed, epoch), the same in a resumed run, so skipping
-    the first `batches_done` batches continues exactly where the interrupted run stopped.
+    The order is a function of (seed, epoch), the same in a resumed run, so skipping the first
+    `batches_done` batches continues exactly where the interrupted run stopped.
     """
-    state = run.state
-    config = run.settings.train
-    run.sampler.set_position(state.epoch, state.batches_done * config.batch_size)
-    # The augmentation of image i in epoch e is drawn from a generator seeded with (seed, e, i).
-    if hasattr(run.data.train, "epoch"):
-        run.data.train.epoch = state.epoch
-    return DataLoader(
-        run.data.train,
-        batch_size=config.batch_size,
-        sampler=run.sampler,
-        num_workers=run.settings.data.num_workers,
-        # Seeds the workers (their torch seed, from which seed_worker seeds the rest).
-        generator=epoch_generator(run.settings.seed, state.epoch),
-        worker_init_fn=seed_worker,
-        pin_memory=run.device.type == "cuda",
-    )
+    set_epoch(run.loader, run.state.epoch, skip_batches=run.state.batches_done)
+    return run.loader
 
 
 def optimizer_step(run: Run) -> None:
@@ -554,12 +551,11 @@ def log_epoch(run: Run, metrics: dict[str, float], *, improved: bool) -> None:
         highlight=False,
     )
     if mlflow.active_run() is not None:
-        # Queued, not waited for: a database round trip per epoch would hold up training.
-        # The run waits for the queue before it closes (tracking_run).
+        # One write of the whole epoch, waited for. MLflow's asynchronous queue costs more: its
+        # logging thread polls once a second, so each flush and the run's end wait up to 1 s.
         mlflow.log_metrics(
             {name: value for name, value in metrics.items() if name != "epoch"},
             step=int(metrics["epoch"]),
-            synchronous=False,
         )
     history_file = run_dir(run) / "history.json"
     history_file.parent.mkdir(parents=True, exist_ok=True)
@@ -606,7 +602,7 @@ def checkpoint(run: Run) -> Checkpoint:
             "epoch": state.epoch,
             "skip_samples": state.batches_done * config.batch_size,
             "world_size": run.context.world_size,
-            "loader_generator_seed": epoch_generator(settings.seed, state.epoch).initial_seed(),
+            "loader_generator_seed": epoch_seed(settings.seed, state.epoch),
         },
         "config": settings.values(),
         "precision": run.precision.name,
@@ -693,11 +689,7 @@ def tracking_run(run: Run, *, resumed: bool) -> Iterator[None]:
         config_file.write_text(settings.to_toml(), encoding="utf-8")
         mlflow.log_artifact(str(config_file))
         mlflow.set_tag("precision", run.precision.reason)
-        try:
-            yield
-        finally:
-            # The epochs' queued metrics are in the store before the run ends, however it ends.
-            mlflow.flush_async_logging()
+        yield
         if run.paths.checkpoint_best.is_file():
             mlflow.log_artifact(str(run.paths.checkpoint_best), artifact_path="checkpoints")
 
