@@ -55,6 +55,21 @@ class Paths(ProjectPaths):
         return self.reports_dir / "figures"
 
     @property
+    def metrics_json(self) -> Path:
+        """The latest evaluation's numbers, which the report and the model card quote."""
+        return self.reports_dir / "metrics.json"
+
+    @property
+    def tuning_md(self) -> Path:
+        """What `tune` chose on the dev split, and why."""
+        return self.reports_dir / "tuning.md"
+
+    @property
+    def ingest_json(self) -> Path:
+        """The last ingest's summary: counts, skipped files and stage timings."""
+        return self.reports_dir / "ingest.json"
+
+    @property
     def dashboard_html(self) -> Path:
         return self.reports_dir / "dashboard.html"
 
