@@ -247,10 +247,6 @@ def gate_failures(evaluation: Evaluation, thresholds: dict[str, float]) -> list[
     return failures
 
 
-def metrics_json(paths: Paths) -> Path:
-    return paths.reports_dir / "metrics.json"
-
-
 def questions_csv(paths: Paths) -> Path:
     return paths.reports_dir / "questions.csv"
 
@@ -304,7 +300,7 @@ def per_question_table(
 def save(evaluation: Evaluation, table: pd.DataFrame, paths: Paths) -> list[Path]:
     """metrics.json and questions.csv, and one more line in the runs history."""
     paths.reports_dir.mkdir(parents=True, exist_ok=True)
-    summary = metrics_json(paths)
+    summary = paths.metrics_json
     summary.write_text(json.dumps(to_dict(evaluation), indent=2) + "\n")
     table.to_csv(questions_csv(paths), index=False)
     return [summary, questions_csv(paths), append_history(evaluation, paths.runs_history)]
@@ -312,7 +308,7 @@ def save(evaluation: Evaluation, table: pd.DataFrame, paths: Paths) -> list[Path
 
 def load(paths: Paths) -> Evaluation:
     """The evaluation that `save` wrote last."""
-    return from_dict(json.loads(metrics_json(paths).read_text()))
+    return from_dict(json.loads(paths.metrics_json.read_text()))
 
 
 def history_line(evaluation: Evaluation) -> dict[str, object]:
