@@ -84,7 +84,7 @@ def parse_bytes(data: bytes, source: str) -> ParsedDocument:
             raise SkipFile("no text in the page once navigation and scripts are removed")
         sections = markdown_sections(text, source, atx=True, front_matter=False)
         return ParsedDocument(
-            source, title or first_title(sections) or stem, file_hash(data), sections
+            source, first_title(sections) or title or stem, file_hash(data), sections
         )
     markdown = suffix in MARKDOWN_SUFFIXES
     sections = markdown_sections(text, source, atx=markdown, front_matter=markdown)
