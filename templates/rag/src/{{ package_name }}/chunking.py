@@ -57,10 +57,11 @@ def chunk_spans(text: str, size: int, overlap: int) -> list[tuple[int, int]]:
     """(start, end) of each chunk of one section's text.
 
     Blocks are packed greedily up to `size` characters. The next chunk starts up to `overlap`
-    characters before the previous one ended, at a sentence or word boundary, and never inside
-    a code block or table. A section that is only a heading gives no chunk: it has no content.
+    characters before the previous one ended, at a sentence start, never inside a code block or
+    table. A section that is only a heading gives no chunk: it has no content.
     """
-    units = merge_headings(split_long(blocks(text), text, size))
+    # Long paragraphs are cut to leave room for the overlap the next chunk carries.
+    units = merge_headings(split_long(blocks(text), text, size - overlap))
     if not units or all(unit.heading for unit in units):
         return []
     spans: list[tuple[int, int]] = []
@@ -90,26 +91,24 @@ def overlap_start(
     earliest = max(previous[1] - overlap, unit.end - size, previous[0] + 1)
     if overlap == 0 or earliest >= unit.start:
         return unit.start
-    # Sentence (or block) starts first, word starts second; never inside a code block or table.
-    for pattern in (SENTENCE_END, WHITESPACE):
-        starts = [
-            start
-            for block in units
-            if block.end > earliest and block.start < unit.start
-            for start in block_starts(text, block, pattern)
-            if earliest <= start < unit.start
-        ]
-        if starts:
-            return min(starts)
-    return unit.start
+    # At a sentence or block start, never inside a code block or table: an answer quotes whole
+    # sentences, so a chunk that begins mid-sentence would quote a fragment.
+    starts = [
+        start
+        for block in units
+        if block.end > earliest and block.start < unit.start
+        for start in block_starts(text, block)
+        if earliest <= start < unit.start
+    ]
+    return min(starts, default=unit.start)
 
 
-def block_starts(text: str, block: Block, pattern: re.Pattern[str]) -> list[int]:
-    """Where a chunk may start within a block: its start, or after a boundary inside it."""
+def block_starts(text: str, block: Block) -> list[int]:
+    """Where a chunk may start within a block: its start, or a sentence start inside it."""
     if block.atomic:
         return [block.start]
     body = text[block.start : block.end]
-    return [block.start] + [block.start + match.end() for match in pattern.finditer(body)]
+    return [block.start] + [block.start + match.end() for match in SENTENCE_END.finditer(body)]
 
 
 def blocks(text: str) -> list[Block]:
