@@ -6,6 +6,7 @@ A file that cannot be used (empty, binary, not UTF-8, a corrupt PDF, too large) 
 
 import hashlib
 import io
+import logging
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -403,6 +404,10 @@ def parse_pdf(data: bytes, source: str) -> ParsedDocument:
 
     if not data.lstrip().startswith(b"%PDF-"):
         raise SkipFile("corrupt PDF: the file does not start with %PDF-")
+    # pypdf logs each repair it attempts; the skip reason already says what went wrong.
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
@@ -412,9 +417,19 @@ def parse_pdf(data: bytes, source: str) -> ParsedDocument:
         meta_title = str(metadata.title or "") if metadata is not None else ""
     except SkipFile:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+    ) as error:
         # pypdf reports broken files with several exception types; all mean "unreadable".
         raise SkipFile(f"corrupt PDF: {type(error).__name__}: {error}") from None
+    finally:
+        logger.setLevel(level)
     title = " ".join(meta_title.split()) or title_from_name(source)
     sections: list[Section] = []
     offset = 0

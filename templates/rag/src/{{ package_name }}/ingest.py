@@ -70,6 +70,8 @@ class Pending:
     source: str
     data: bytes
     digest: str
+    # "new", "changed" or "reparsed": counted once the file has parsed.
+    kind: str
 
 
 @contextmanager
@@ -159,12 +161,11 @@ def plan(
         except SkipFile as skipped:
             summary.skip(source, skipped.reason)
             continue
-        readable[source] = Pending(source, data, file_hash(data))
+        readable[source] = Pending(source, data, file_hash(data), "new")
     unchanged = {s for s, item in readable.items() if known.get(s) == item.digest}
     reparse = store.delete(sorted(set(known) - unchanged))
     # Files that held duplicates of removed chunks are parsed again, changed or not.
     unchanged -= set(reparse)
-    summary.reparsed = len(set(reparse) & set(readable))
     summary.deleted = len(set(known) - set(readable))
     summary.unchanged = len(unchanged)
     owners = {readable[source].digest: source for source in sorted(unchanged)}
@@ -176,10 +177,10 @@ def plan(
             summary.skip(source, f"duplicate of {owners[item.digest]}: the same bytes")
             continue
         owners[item.digest] = source
-        if source in known and source not in reparse:
-            summary.changed += 1
-        elif source not in known:
-            summary.new += 1
+        if source in reparse:
+            item.kind = "reparsed"
+        elif source in known:
+            item.kind = "changed"
         pending.append(item)
     return pending
 
@@ -196,6 +197,8 @@ def parse_all(
                     documents.append(parse_bytes(item.data, item.source))
             except SkipFile as skipped:
                 summary.skip(item.source, skipped.reason)
+            else:
+                setattr(summary, item.kind, getattr(summary, item.kind) + 1)
             bar.advance(task)
     return documents
 
