@@ -86,11 +86,12 @@ def choose_threshold(answerable: Sequence[float], unanswerable: Sequence[float])
     An answer abstains when its score is below the threshold. Balanced accuracy is the mean of
     "abstained on an unanswerable question" and "answered an answerable one", so a split with
     few unanswerable questions does not make "never abstain" look good. The candidates are
-    midpoints between neighbouring scores (and one below all of them: never abstain); on a tie
+    midpoints between neighbouring scores, and 0 (never abstain: support is 0..1); on a tie
     the lowest wins, to decline as few answerable questions as possible.
     """
     scores = sorted(set(answerable) | set(unanswerable))
-    candidates = [scores[0] - 1.0] if scores else [0.0]
+    # Support is 0..1, so 0 is "never abstain".
+    candidates = [0.0]
     candidates += [(low + high) / 2 for low, high in pairwise(scores)]
     values = [round(candidate, 4) for candidate in candidates]
     balanced = [balanced_accuracy(value, answerable, unanswerable) for value in values]
