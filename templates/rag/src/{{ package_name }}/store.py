@@ -140,10 +140,14 @@ class EmbeddedStore:
                 f"{self.db_path} is not a readable index ({error}): delete {index_dir} or run "
                 "`ingest --rebuild`."
             ) from None
-        self.check_schema()
         # Row ids of the chunks in matrix order, and the matrix (None: no vectors are kept).
         self.rows = [row for (row,) in self.db.execute("SELECT row FROM chunks ORDER BY row")]
-        self.vectors = self.load_vectors()
+        try:
+            self.check_schema()
+            self.vectors = self.load_vectors()
+        except UserError:
+            self.db.close()
+            raise
         # bm25s has no type information.
         self.lexical: tuple[Any, list[int]] | None = None
 
