@@ -144,12 +144,15 @@ class EmbeddedStore:
         self.rows = [row for (row,) in self.db.execute("SELECT row FROM chunks ORDER BY row")]
         try:
             self.check_schema()
-            self.vectors = self.load_vectors()
+            self.matrix = self.load_vectors()
         except UserError:
             self.db.close()
             raise
         # bm25s has no type information.
         self.lexical: tuple[Any, list[int]] | None = None
+        # Vectors of chunks added since the matrix was last assembled: stacking once per write
+        # batch, not once per document, keeps an ingest of many files linear.
+        self.appended: list[Vectors] = []
 
     def check_schema(self) -> None:
         version = self.meta("schema")
@@ -171,6 +174,14 @@ class EmbeddedStore:
                 "(an ingest was interrupted?): run `ingest --rebuild`."
             )
         return vectors
+
+    @property
+    def vectors(self) -> Vectors | None:
+        """One row per chunk, in chunk order; None when the index keeps no vectors."""
+        if self.appended and self.matrix is not None:
+            self.matrix = np.vstack([self.matrix, *self.appended])
+            self.appended = []
+        return self.matrix
 
     def __enter__(self) -> Self:
         return self
@@ -195,8 +206,8 @@ class EmbeddedStore:
             raise UserError(mismatch_message(self.index_dir, self.embedder_name(), name))
         self.set_meta("embedder", name or "")
         self.set_meta("dim", str(dim if name else 0))
-        if name and self.vectors is None:
-            self.vectors = np.zeros((len(self.rows), dim), dtype=np.float32)
+        if name and self.matrix is None:
+            self.matrix = np.zeros((len(self.rows), dim), dtype=np.float32)
 
     def check_embedder(self, name: str | None) -> None:
         """Searching with another embedder than the index's gives meaningless scores: refuse."""
@@ -241,9 +252,9 @@ class EmbeddedStore:
         A chunk whose content the index already holds (from another file) is not stored again;
         the index remembers that this document had it.
         """
-        if vectors is None and self.vectors is not None:
+        if vectors is None and self.matrix is not None:
             raise UserError(mismatch_message(self.index_dir, self.embedder_name(), None))
-        if vectors is not None and (self.vectors is None or len(vectors) != len(chunks)):
+        if vectors is not None and (self.matrix is None or len(vectors) != len(chunks)):
             message = f"{len(chunks)} chunks, {len(vectors)} vectors: call use_embedder first"
             raise ValueError(message)
         reparse = self.delete([document.source])
@@ -261,8 +272,8 @@ class EmbeddedStore:
             )
         new_rows = [self.insert_chunk(chunks[index]) for index in keep]
         self.rows.extend(new_rows)
-        if vectors is not None and self.vectors is not None:
-            self.vectors = np.vstack([self.vectors, vectors[keep].astype(np.float32)])
+        if vectors is not None:
+            self.appended.append(vectors[keep].astype(np.float32))
         self.lexical = None
         return reparse
 
@@ -327,8 +338,9 @@ class EmbeddedStore:
         self.db.execute("DELETE FROM chunks WHERE source = ?", (source,))
         keep = np.array([row not in gone for row in self.rows], dtype=bool)
         self.rows = [row for row in self.rows if row not in gone]
-        if self.vectors is not None:
-            self.vectors = self.vectors[keep]
+        vectors = self.vectors
+        if vectors is not None:
+            self.matrix = vectors[keep]
         self.lexical = None
 
     def clear(self) -> None:
@@ -337,17 +349,19 @@ class EmbeddedStore:
             self.db.execute(f"DELETE FROM {table}")
         self.set_meta("schema", SCHEMA_VERSION)
         self.rows = []
-        self.vectors = None
+        self.matrix = None
+        self.appended = []
         self.lexical = None
 
     def save(self) -> None:
         """Commit the chunks and write the matrix beside them (atomically, via a rename)."""
         self.db.commit()
-        if self.vectors is None:
+        vectors = self.vectors
+        if vectors is None:
             self.vectors_path.unlink(missing_ok=True)
             return
         partial = self.vectors_path.with_suffix(".partial.npy")
-        np.save(partial, self.vectors, allow_pickle=False)
+        np.save(partial, vectors, allow_pickle=False)
         partial.replace(self.vectors_path)
 
     def close(self) -> None:
@@ -383,17 +397,18 @@ class EmbeddedStore:
 
     def dense_search(self, vector: Vectors, k: int) -> list[Hit]:
         """The k chunks most similar to an L2-normalised query vector (cosine, exact)."""
-        if self.vectors is None:
+        matrix = self.vectors
+        if matrix is None:
             raise UserError(
                 f"the index in {self.index_dir} holds no vectors (it was built for BM25 only): "
                 "use retrieval.mode=bm25, or re-ingest with `ingest --rebuild` and an embedder."
             )
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if query.shape[0] != self.vectors.shape[1]:
+        if query.shape[0] != matrix.shape[1]:
             raise UserError(mismatch_message(self.index_dir, self.embedder_name(), "another one"))
         if not self.rows:
             return []
-        scores = self.vectors @ query
+        scores = matrix @ query
         top = top_k(scores, k)
         return self.hits([self.rows[index] for index in top], scores[top].tolist(), "dense")
 
