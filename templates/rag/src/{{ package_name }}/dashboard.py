@@ -35,6 +35,7 @@ def quality_table(evaluation: Evaluation) -> pd.DataFrame:
                 "hit@1": scores["hit_at_1"],
                 "hit@5": scores["hit_at_5"],
                 "recall@10": scores["recall_at_10"],
+                "retrieve p95 ms": config.latency_ms.get("retrieve", {}).get("p95", math.nan),
                 "questions": config.questions,
             }
         )

@@ -44,7 +44,9 @@ def quality_by_configuration(
             lows.append(0.0 if math.isnan(low) else max(0.0, value - low))
             highs.append(0.0 if math.isnan(high) else max(0.0, high - value))
         x = positions + (offset - (len(QUALITY_METRICS) - 1) / 2) * width
-        ax.bar(x, values, width, color=colour, label=label, yerr=[lows, highs], capsize=2)
+        # Whiskers only where there is an interval: a zero-length one would read as certainty.
+        errors = [lows, highs] if any(lows) or any(highs) else None
+        ax.bar(x, values, width, color=colour, label=label, yerr=errors, capsize=3)
     labels = [f"{name}\n(default)" if name == default else name for name in names]
     ax.set_xticks(positions, labels)
     ax.set(title=title, ylim=(0, 1.05), ylabel="score (answerable questions)")
