@@ -38,14 +38,6 @@ class Paths(ProjectPaths):
         return self.root / "data" / "index"
 
     @property
-    def store_db(self) -> Path:
-        return self.index_dir / "store.sqlite"
-
-    @property
-    def vectors_file(self) -> Path:
-        return self.index_dir / "vectors.npy"
-
-    @property
     def eval_set(self) -> Path:
         """The bundled questions with gold sections and reference answers."""
         return SAMPLE_DATA / "eval" / "questions.jsonl"
