@@ -139,7 +139,11 @@ def blocks(text: str) -> list[Block]:
         indented = is_indented(line)
         number += 1
         while number < len(lines) and lines[number].strip():
-            if not table and (FENCE.match(lines[number]) or is_heading(lines, number)):
+            if not table and (
+                FENCE.match(lines[number])
+                or is_heading(lines, number)
+                or is_table_start(lines, number)
+            ):
                 break
             number += 1
         # Indented code may hold blank lines: its following indented paragraphs belong to it.
