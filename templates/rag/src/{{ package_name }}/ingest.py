@@ -65,10 +65,10 @@ class IngestSummary:
 
 @dataclass
 class Pending:
-    """A file to parse: its name in the corpus, its bytes and their hash."""
+    """A file to parse: its name in the corpus, where it is, and the hash of its bytes."""
 
     source: str
-    data: bytes
+    path: Path
     digest: str
     # "new", "changed" or "reparsed": counted once the file has parsed.
     kind: str
@@ -161,7 +161,8 @@ def plan(
         except SkipFile as skipped:
             summary.skip(source, skipped.reason)
             continue
-        readable[source] = Pending(source, data, file_hash(data), "new")
+        # Only the hash is kept: the bytes of unchanged files are not needed again.
+        readable[source] = Pending(source, path, file_hash(data), "new")
     unchanged = {s for s, item in readable.items() if known.get(s) == item.digest}
     reparse = store.delete(sorted(set(known) - unchanged))
     # Files that held duplicates of removed chunks are parsed again, changed or not.
@@ -188,13 +189,14 @@ def plan(
 def parse_all(
     pending: list[Pending], summary: IngestSummary, *, progress: bool
 ) -> list["ParsedDocument"]:
+    """Parse the pending files; one that cannot be used is skipped with the reason."""
     documents: list[ParsedDocument] = []
     with Progress(console=console, disable=not progress, transient=True) as bar:
         task = bar.add_task("Parsing", total=len(pending))
         for item in pending:
             try:
                 with timed(summary, "parse"):
-                    documents.append(parse_bytes(item.data, item.source))
+                    documents.append(parse_bytes(item.path.read_bytes(), item.source))
             except SkipFile as skipped:
                 summary.skip(item.source, skipped.reason)
             else:
