@@ -20,7 +20,7 @@ from .chunking import chunk_document
 from .console import console
 from .documents import SkipFile, file_hash, parse_bytes, read_file
 from .errors import UserError
-from .store import EmbeddedStore, Vectors, indexed_text, open_store
+from .store import Store, Vectors, indexed_text, open_store
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -150,7 +150,7 @@ def discover(corpus: Path, extensions: Sequence[str], summary: IngestSummary) ->
 
 
 def plan(
-    store: EmbeddedStore, files: dict[str, Path], max_bytes: int, summary: IngestSummary
+    store: Store, files: dict[str, Path], max_bytes: int, summary: IngestSummary
 ) -> list[Pending]:
     """Decide what to parse: new and changed files; remove deleted, changed and now-bad ones."""
     known = store.file_hashes()
@@ -213,7 +213,7 @@ def chunk_all(
 
 
 def write(
-    store: EmbeddedStore,
+    store: Store,
     chunked: list[tuple["ParsedDocument", list["Chunk"]]],
     embedder: "Embedder | None",
     settings: "Settings",
