@@ -47,14 +47,17 @@ def file_hash(data: bytes) -> str:
 
 
 def read_file(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, unless it is too large or empty."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise SkipFile(
-            f"too large: {size:,} bytes > ingest.max_file_bytes ({max_bytes:,}); raise the "
-            "limit or split the file"
-        )
-    data = path.read_bytes()
+    """The file's bytes, unless it is too large, empty or unreadable."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SkipFile(
+                f"too large: {size:,} bytes > ingest.max_file_bytes ({max_bytes:,}); raise the "
+                "limit or split the file"
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        raise SkipFile(f"cannot be read ({error.strerror}): check its permissions") from None
     if not data.strip():
         raise SkipFile("empty file: nothing to index")
     return data
