@@ -7,11 +7,11 @@ which rejects a citation that points outside the passages, or with `abstention`.
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from .records import Answer, Citation, Hit
-from .terms import content_words, coverage, idf_weights
+from .records import Answer, Chunk, Citation, Hit
+from .terms import TermStats, content_words, coverage, idf_weights, words
 
 if TYPE_CHECKING:
     from .config import AnswerConfig
@@ -21,7 +21,10 @@ ABSTAIN = "I don't know"
 MIN_SENTENCE_WORDS = 4
 CITATION = re.compile(r"\[(\d+)\]")
 FENCED_CODE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(])|\n\s*\n")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(])")
+QUOTE_MARKS = re.compile(r"^(?:>\s?)+")
+LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s+")
+NOT_PROSE = ("#", "|", "$ ", ">>>")
 # Text written to steer a language model rather than to inform a reader. Matching is on
 # purpose broad: a false flag only keeps a passage out of the answer, a miss lets it speak.
 INJECTION = re.compile(
@@ -46,6 +49,11 @@ class Generator(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    def support(self, question: str, passages: Sequence[Hit]) -> float:
+        """The evidence (0..1) compared with answer.abstain_threshold: below it, no answer is
+        written (a language model is not even asked), so tuning can sweep the threshold."""
+        ...
 
     def answer(self, question: str, passages: Sequence[Hit]) -> Answer: ...
 
@@ -100,9 +108,10 @@ def injection_flags(passages: Sequence[Hit]) -> dict[int, str]:
     return flags
 
 
-def support_score(question: str, passages: Sequence[Hit]) -> float:
-    """How well the best passage covers the question: the share of the question's distinct
-    content words found in its text or headings, 0..1.
+def support_score(question: str, passages: Sequence[Hit], stats: TermStats | None = None) -> float:
+    """How well the best passage covers the question, 0..1: the share of the question's
+    distinct content words found in its text or headings, each word weighted by its rarity in
+    the corpus when `stats` are given (a word the corpus never uses then weighs most).
 
     The scale is the same whatever the retrieval mode or reranker (unlike BM25, RRF or cosine
     scores), so one abstain threshold holds for all of them.
@@ -110,32 +119,45 @@ def support_score(question: str, passages: Sequence[Hit]) -> float:
     terms = set(content_words(question))
     if not terms or not passages:
         return 0.0
-    return max(coverage(terms, set(content_words(passage_text(hit))), {}) for hit in passages)
+    weights = stats.weights(terms) if stats else {}
+    return max(coverage(terms, set(content_words(passage_text(hit))), weights) for hit in passages)
+
+
+def corpus_stats(chunks: Iterable[Chunk]) -> TermStats:
+    """The word statistics `support_score` weighs by, over the indexed chunks."""
+    return TermStats.from_texts(passage_text_of(chunk) for chunk in chunks)
 
 
 def passage_text(hit: Hit) -> str:
-    chunk = hit.chunk
+    return passage_text_of(hit.chunk)
+
+
+def passage_text_of(chunk: Chunk) -> str:
     return " ".join((*chunk.heading_path, chunk.text))
 
 
 def sentences(text: str) -> list[str]:
-    """Prose sentences of a passage: code blocks, headings and fragments left out."""
+    """Prose sentences of a passage: code, headings, tables and fragments left out; each list
+    item and paragraph ends a sentence."""
     prose = FENCED_CODE.sub("\n\n", text)
-    found = []
-    for part in SENTENCE_END.split(prose):
-        lines = [
-            line.strip()
-            for line in part.splitlines()
-            # Indented lines are code in plain text; headings and table rows are no prose.
-            if line.strip()
-            and not line.startswith(("    ", "\t"))
-            and not line.lstrip().startswith(("#", "|", "$ ", ">>>"))
-        ]
-        sentence = " ".join(lines)
-        if len(sentence.split()) >= MIN_SENTENCE_WORDS:
-            # A literal [3] in the documents must not read as a citation.
-            found.append(CITATION.sub(r"(\1)", sentence))
-    return found
+    units: list[list[str]] = [[]]
+    for raw in prose.splitlines():
+        line = QUOTE_MARKS.sub("", raw.strip())
+        # Indented lines are code in plain text; headings and table rows are no prose.
+        if raw.startswith(("    ", "\t")) or not line or line.startswith(NOT_PROSE):
+            units.append([])
+            continue
+        if LIST_ITEM.match(line):
+            units.append([])
+            line = LIST_ITEM.sub("", line)
+        units[-1].append(line.replace("**", ""))
+    # A literal [3] in the documents must not read as a citation.
+    return [
+        CITATION.sub(r"(\1)", sentence.strip())
+        for unit in units
+        for sentence in SENTENCE_END.split(" ".join(unit))
+        if len(sentence.split()) >= MIN_SENTENCE_WORDS
+    ]
 
 
 class ExtractiveGenerator:
@@ -144,9 +166,15 @@ class ExtractiveGenerator:
     name = "extractive"
 
     def __init__(
-        self, *, abstain_threshold: float = 0.5, max_sentences: int = 3, passages: int = 3
+        self,
+        *,
+        abstain_threshold: float = 0.5,
+        max_sentences: int = 3,
+        passages: int = 3,
+        stats: TermStats | None = None,
     ) -> None:
         self.abstain_threshold = abstain_threshold
+        self.stats = stats
         self.max_sentences = max_sentences
         self.passages = passages
 
@@ -176,12 +204,12 @@ class ExtractiveGenerator:
 
     def support(self, question: str, passages: Sequence[Hit]) -> float:
         """The number `abstain_threshold` is compared with (tuning sweeps it without answering)."""
-        return support_score(question, [hit for _, hit in self.usable(passages)])
+        return support_score(question, [hit for _, hit in self.usable(passages)], self.stats)
 
     def compose(self, question: str, passages: Sequence[Hit]) -> Answer:
         flags = list(injection_flags(passages).values())
         usable = self.usable(passages)
-        if support_score(question, [hit for _, hit in usable]) < self.abstain_threshold:
+        if self.support(question, passages) < self.abstain_threshold:
             return abstention(question, passages, flags)
         terms = content_words(question)
         candidates = [
@@ -200,9 +228,14 @@ class ExtractiveGenerator:
             )
             for n, position, sentence in candidates
         ]
-        best = sorted((item for item in scored if item[0] > 0.0), key=lambda item: -item[0])[
-            : self.max_sentences
-        ]
+        best: list[tuple[float, int, int, str]] = []
+        seen = set()
+        for item in sorted(scored, key=lambda item: -item[0]):
+            # The same sentence in two passages (an overlap, a copied note) is quoted once.
+            key = " ".join(words(item[3]))
+            if item[0] > 0.0 and key not in seen and len(best) < self.max_sentences:
+                best.append(item)
+                seen.add(key)
         if not best:
             return abstention(question, passages, flags)
         # In reading order: by passage, then by place in the passage.
@@ -211,10 +244,16 @@ class ExtractiveGenerator:
         return cited_answer(question, text, passages, flags)
 
 
-def load_generator(config: "AnswerConfig") -> Generator:
-    """The generator the settings name (part 2 adds an OpenAI-compatible one)."""
+def load_generator(config: "AnswerConfig", chunks: Iterable[Chunk] = ()) -> Generator:
+    """The generator the settings name (part 2 adds an OpenAI-compatible one).
+
+    `chunks`: the indexed chunks (EmbeddedStore.all_chunks()), whose word statistics weigh the
+    support score; without them every question word counts the same.
+    """
+    stats = corpus_stats(chunks)
     return ExtractiveGenerator(
         abstain_threshold=config.abstain_threshold,
         max_sentences=config.max_sentences,
         passages=config.passages,
+        stats=stats if stats.documents else None,
     )

@@ -106,9 +106,12 @@ def hub_offline() -> bool:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on one device (the CPU unless configured otherwise)."""
 
-    def __init__(self, spec: str, *, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(
+        self, spec: str, *, device: str = "cpu", batch_size: int = 32, threads: int = 0
+    ) -> None:
         source = resolve_model(spec)
         try:
+            import torch
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
         except ImportError:
@@ -116,6 +119,8 @@ class SentenceTransformerEmbedder:
                 f"embeddings.model = {spec!r} needs sentence-transformers, which this project "
                 f"does not have installed (retrieval = lite): {INSTALL_HINT}."
             ) from None
+        if threads:
+            torch.set_num_threads(threads)
         # A progress bar for every model load would clutter each command's output. (The cast: the
         # function is untyped in transformers, and absent altogether where mypy runs in lite.)
         cast("Callable[[], None]", transformers_logging.disable_progress_bar)()
@@ -140,7 +145,8 @@ class SentenceTransformerEmbedder:
                 "sentence-transformers model with a pooling layer."
             )
         self._name = spec
-        self._dim = dim
+        # int(): where mypy runs without sentence-transformers (lite), the value is untyped.
+        self._dim = int(dim)
         self.batch_size = batch_size
 
     @property
@@ -167,5 +173,5 @@ class SentenceTransformerEmbedder:
 def load_embedder(config: "EmbeddingsConfig") -> SentenceTransformerEmbedder:
     """The embedder the settings name; a UserError says what to change when it cannot load."""
     return SentenceTransformerEmbedder(
-        config.model, device=config.device, batch_size=config.batch_size
+        config.model, device=config.device, batch_size=config.batch_size, threads=config.threads
     )

@@ -2,7 +2,9 @@
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 WORD = re.compile(r"[a-z0-9][a-z0-9_]*")
 # Function words and question words carry no topic: "how do I" matches every page.
@@ -53,3 +55,27 @@ def coverage(query: Iterable[str], document: set[str], weights: dict[str, float]
     if total == 0.0:
         return 0.0
     return sum(weights.get(term, 1.0) for term in terms if term in document) / total
+
+
+@dataclass(frozen=True)
+class TermStats:
+    """How many indexed passages hold each content word: a word few passages share weighs more,
+    and a word no passage has weighs most (the corpus cannot be about it)."""
+
+    documents: int
+    frequencies: Mapping[str, int]
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> "TermStats":
+        frequencies: Counter[str] = Counter()
+        documents = 0
+        for text in texts:
+            frequencies.update(set(content_words(text)))
+            documents += 1
+        return cls(documents, dict(frequencies))
+
+    def weights(self, terms: Iterable[str]) -> dict[str, float]:
+        n = self.documents
+        return {
+            term: math.log(1.0 + (n + 1) / (1 + self.frequencies.get(term, 0))) for term in terms
+        }
