@@ -286,6 +286,8 @@ def per_question_table(
                 "question": question.question,
                 "gold": " ".join(gold),
                 "top_3": " ".join(metrics.distinct(run.ranked_sections)[:3]),
+                # 0 when no gold section is among the retrieved ones.
+                "gold_rank": first_gold_rank(run.ranked_sections, gold),
                 "recall_at_5": metrics.recall_at_k(run.ranked_sections, gold, 5)
                 if gold
                 else math.nan,
@@ -295,6 +297,14 @@ def per_question_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+def first_gold_rank(ranked: Sequence[str], gold: Sequence[str]) -> int:
+    """The rank (1-based, by distinct section) of the first gold section; 0 if none is there."""
+    for rank, section in enumerate(metrics.distinct(ranked), start=1):
+        if section in gold:
+            return rank
+    return 0
 
 
 def save(evaluation: Evaluation, table: pd.DataFrame, paths: Paths) -> list[Path]:
