@@ -114,8 +114,12 @@ def english_stopwords() -> frozenset[str]:
 
 def indexed_text(chunk: Chunk) -> str:
     """What BM25 and the embedder see: the title and heading path give every chunk its context."""
-    context = " / ".join(dict.fromkeys((chunk.title, *chunk.heading_path)))
-    return f"{context}\n{chunk.text}"
+    return context_text(chunk.title, chunk.heading_path, chunk.text)
+
+
+def context_text(title: str, heading_path: Sequence[str], text: str) -> str:
+    context = " / ".join(dict.fromkeys((title, *heading_path)))
+    return f"{context}\n{text}"
 
 
 def open_store(paths: Paths) -> "EmbeddedStore":
@@ -436,12 +440,16 @@ class EmbeddedStore:
         if self.lexical is None:
             import bm25s
 
-            chunks = self.all_chunks()
+            # Only the columns BM25 reads, streamed: no Chunk objects for 100k rows at once.
+            records = self.db.execute("SELECT title, heading_path, text FROM chunks ORDER BY row")
+            # An empty token list breaks bm25s; such a chunk simply never matches.
+            corpus = [
+                tokenize(context_text(title, json.loads(path), text)) or [""]
+                for title, path, text in records
+            ]
             rows = list(self.rows)
             retriever = bm25s.BM25()
-            if chunks:
-                # An empty token list breaks bm25s; such a chunk simply never matches.
-                corpus = [tokenize(indexed_text(chunk)) or [""] for chunk in chunks]
+            if corpus:
                 retriever.index(corpus, show_progress=False)
             self.lexical = (retriever, rows)
         return self.lexical
