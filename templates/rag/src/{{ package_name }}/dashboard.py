@@ -23,6 +23,7 @@ def quality_table(evaluation: Evaluation) -> pd.DataFrame:
     rows = []
     for config in evaluation.configurations:
         scores = config.scores
+        retrieve_p95 = config.latency_ms.get("retrieve", {}).get("p95", math.nan)
         rows.append(
             {
                 "configuration": config.name
@@ -35,7 +36,7 @@ def quality_table(evaluation: Evaluation) -> pd.DataFrame:
                 "hit@1": scores["hit_at_1"],
                 "hit@5": scores["hit_at_5"],
                 "recall@10": scores["recall_at_10"],
-                "retrieve p95 ms": config.latency_ms.get("retrieve", {}).get("p95", math.nan),
+                "retrieve p95 ms": f"{retrieve_p95:.1f}",
                 "questions": config.questions,
             }
         )

@@ -136,7 +136,7 @@ def dense_note(store: EmbeddedStore) -> str:
         return (
             "Only BM25 was evaluated: this project was generated with retrieval = lite, "
             "without torch or an embedding model. Dense, hybrid and hybrid+rerank need "
-            "retrieval = hybrid (`uvx copier update --data retrieval=hybrid`)."
+            "retrieval = hybrid (`uvx copier update --defaults --data retrieval=hybrid`)."
         )
     return (
         f"Only BM25 was evaluated: the index in {store.index_dir} has no vectors (it was built "
