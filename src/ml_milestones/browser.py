@@ -136,8 +136,10 @@ def open_pages(pages: list[Path], screenshots: Path | None = None) -> list[PageR
             ]
             if screenshots is not None:
                 screenshots.mkdir(parents=True, exist_ok=True)
-                height = driver.execute_script("return document.body.scrollHeight")
-                driver.set_window_size(WINDOW[0], max(WINDOW[1], min(int(height), 12000)))
+                height = driver.execute_script("return document.documentElement.scrollHeight")
+                # The window's height includes the browser's own bars: a margin keeps the page's
+                # end in the picture.
+                driver.set_window_size(WINDOW[0], max(WINDOW[1], min(int(height) + 300, 12000)))
                 report.screenshot = screenshots / f"{page.stem}.png"
                 driver.save_screenshot(str(report.screenshot))
                 driver.set_window_size(*WINDOW)
