@@ -8,6 +8,7 @@ behind the same `Store` protocol.
 
 import json
 import re
+import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -162,6 +163,8 @@ class EmbeddedStore:
             raise
         # bm25s has no type information.
         self.lexical: tuple[Any, list[int]] | None = None
+        # Whether anything was written since the last save: the BM25 files are then stale.
+        self.dirty = False
         # Vectors of chunks added since the matrix was last assembled: stacking once per write
         # batch, not once per document, keeps an ingest of many files linear.
         self.appended: list[Vectors] = []
@@ -271,6 +274,7 @@ class EmbeddedStore:
             message = f"{len(chunks)} chunks, {len(vectors)} vectors: call use_embedder first"
             raise ValueError(message)
         reparse = self.delete([document.source])
+        self.dirty = True
         known = self.known_contents(chunk.content_hash for chunk in chunks)
         keep = [index for index, chunk in enumerate(chunks) if chunk.content_hash not in known]
         repeated = {chunks[index].content_hash for index in range(len(chunks))} & known
@@ -288,6 +292,7 @@ class EmbeddedStore:
         if vectors is not None:
             self.appended.append(vectors[keep].astype(np.float32))
         self.lexical = None
+        self.dirty = True
         return reparse
 
     def insert_chunk(self, chunk: Chunk) -> int:
@@ -355,6 +360,7 @@ class EmbeddedStore:
         if vectors is not None:
             self.matrix = vectors[keep]
         self.lexical = None
+        self.dirty = True
 
     def clear(self) -> None:
         """Empty the index (`ingest --rebuild`)."""
@@ -365,17 +371,54 @@ class EmbeddedStore:
         self.matrix = None
         self.appended = []
         self.lexical = None
+        self.dirty = True
 
     def save(self) -> None:
-        """Commit the chunks and write the matrix beside them (atomically, via a rename)."""
+        """Commit the chunks, then write the matrix and the BM25 index beside them."""
+        if self.dirty:
+            self.set_meta("generation", str(int(self.meta("generation") or 0) + 1))
         self.db.commit()
         vectors = self.vectors
         if vectors is None:
             self.vectors_path.unlink(missing_ok=True)
+        else:
+            partial = self.vectors_path.with_suffix(".partial.npy")
+            np.save(partial, vectors, allow_pickle=False)
+            # A rename is atomic: a reader sees the old matrix or the new one, never half.
+            partial.replace(self.vectors_path)
+        if self.dirty:
+            self.save_lexical()
+            self.dirty = False
+
+    def save_lexical(self) -> None:
+        """Keep the BM25 index on disk, so `search` need not rebuild it in every process."""
+        folder = self.index_dir / "bm25"
+        shutil.rmtree(folder, ignore_errors=True)
+        if not self.rows:
             return
-        partial = self.vectors_path.with_suffix(".partial.npy")
-        np.save(partial, vectors, allow_pickle=False)
-        partial.replace(self.vectors_path)
+        retriever, rows = self.lexical_index()
+        partial = self.index_dir / "bm25.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        retriever.save(str(partial))
+        np.save(partial / "rows.npy", np.asarray(rows, dtype=np.int64), allow_pickle=False)
+        # Which write it belongs to: an index from another generation is rebuilt, not trusted.
+        (partial / "generation.txt").write_text(self.meta("generation") or "0")
+        partial.rename(folder)
+
+    def load_lexical(self) -> tuple[Any, list[int]] | None:
+        """The saved BM25 index, when it matches the stored chunks exactly."""
+        folder = self.index_dir / "bm25"
+        stamp = folder / "generation.txt"
+        if self.dirty or not stamp.is_file():
+            return None
+        if stamp.read_text() != (self.meta("generation") or "0"):
+            return None
+        rows = [int(row) for row in np.load(folder / "rows.npy", allow_pickle=False)]
+        if rows != self.rows:
+            return None
+        import bm25s
+
+        return bm25s.BM25.load(str(folder)), rows
 
     def close(self) -> None:
         self.db.close()
@@ -438,7 +481,9 @@ class EmbeddedStore:
         return self.hits([rows[index] for index in top], scores[top].tolist(), "bm25")
 
     def lexical_index(self) -> tuple[Any, list[int]]:
-        """BM25 over the stored chunks, built on first use and again after each write."""
+        """BM25 over the stored chunks: loaded from disk, or built after a write."""
+        if self.lexical is None:
+            self.lexical = self.load_lexical()
         if self.lexical is None:
             import bm25s
 
