@@ -294,7 +294,9 @@ class PageText(HTMLParser):
             if tag == "br" and self.active:
                 self.current.append("\n" if self.pre else " ")
             return
-        if self.skip or is_boilerplate(tag, dict(attrs)):
+        # A <header> inside <main> or <article> holds that content's own title: keep it.
+        own_header = tag == "header" and self.root_tag is not None and self.active
+        if self.skip or (is_boilerplate(tag, dict(attrs)) and not own_header):
             self.skip.append(tag)
             return
         if tag == self.root_tag and not self.root_done:
