@@ -291,6 +291,9 @@ def show_summary(summary: IngestSummary) -> None:
         for row in summary.skipped:
             table.add_row(row["source"], row["reason"])
         console.print(table)
+    if not summary.timings_ms.get("parse"):
+        console.print("Nothing to parse: the index is up to date with the corpus.")
+        return
     timings = Table(title="Time by stage")
     for column in ("stage", "total ms", "count", "median ms"):
         timings.add_column(column, justify="left" if column == "stage" else "right")
