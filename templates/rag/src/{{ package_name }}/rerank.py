@@ -25,13 +25,16 @@ class Reranker(Protocol):
 
 
 class LexicalReranker:
-    """Rescores candidates by how well they cover the question, offline and in microseconds.
+    """Rescores candidates by how well they cover the question: offline, a few ms for 20.
 
     Three signals, each 0..1, weighted by inverse document frequency over the candidates (so a
     word every candidate has counts little): the question's words found in the passage, in its
     single best sentence (proximity: the words near each other), and in its heading path and
-    file name (what the section is about). Their mean is blended with the fused score as a share of
-    the best one, which carries the dense retriever's sense of meaning.
+    file name (what the section is about). Their mean is blended with the fused score as a share
+    of the best one, which carries the dense retriever's sense of meaning.
+
+    On the bundled dev split its effect is small and depends on the retrieval mode (nDCG@10 up
+    for dense alone, down for hybrid), so `tune` switches it on only where it gains.
     """
 
     name = "lexical"
