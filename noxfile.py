@@ -13,7 +13,7 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).parent / "src"))
-from ml_milestones.variants import VARIANTS, get_variant
+from ml_milestones.variants import VARIANTS, get_variant, uses_torch
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
@@ -67,10 +67,7 @@ def fast(session: nox.Session) -> None:
 def generated(session: nox.Session, variant: str) -> None:
     """Render one variant into build/variants/ and run its CI with `ml-milestones check`."""
     answers = get_variant(variant).data()
-    if (
-        answers["project_type"] == "deep-learning"
-        and answers.get("python_version", "3.11") != "3.11"
-    ):
+    if uses_torch(get_variant(variant)) and answers.get("python_version", "3.11") != "3.11":
         # tests/test_typecheck_without_torch_wheel.py type-checks it; test_render.py lints it.
         session.skip(f"{variant}: the local CPU torch wheel is for Python 3.11 only")
     install(session)

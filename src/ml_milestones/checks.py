@@ -335,11 +335,24 @@ def workspace(project: Path) -> Iterator[Path]:
         yield copy
 
 
-def run_checks(project: Path, checks: list[Check]) -> list[CheckResult]:
-    """Run `checks` on a throwaway copy of `project`, in order; every check runs."""
+# What the demo and the site write, kept for a caller that asks (`outputs=`): the tests open the
+# rag project's dashboard and report in a browser without running its demo a second time.
+OUTPUT_FOLDERS = ("reports", "site")
+
+
+def run_checks(
+    project: Path, checks: list[Check], *, outputs: Path | None = None
+) -> list[CheckResult]:
+    """Run `checks` on a throwaway copy of `project`, in order; every check runs. With `outputs`,
+    the copy's reports/ and site/ are copied there before the copy is removed."""
     if not (project / "pyproject.toml").exists():
         raise FileNotFoundError(
             f"{project} has no pyproject.toml: give the folder of a generated project"
         )
     with workspace(project) as copy:
-        return [check.run(copy) for check in checks]
+        results = [check.run(copy) for check in checks]
+        if outputs is not None:
+            for name in OUTPUT_FOLDERS:
+                if (copy / name).is_dir():
+                    shutil.copytree(copy / name, outputs / name, dirs_exist_ok=True)
+        return results

@@ -34,7 +34,7 @@ from .paths import SHARED_DIR, project_types
 from .render import render
 from .tools import clean_env, run, which
 from .torch_index import uses_local_torch, wheel_pythons
-from .variants import VARIANTS, Variant
+from .variants import VARIANTS, Variant, uses_torch
 
 RECORDS_DIR = SHARED_DIR / "tested_versions"
 REFRESH_COMMAND = "ml-milestones lock"
@@ -253,7 +253,7 @@ def unlockable_reason(variant: Variant) -> str | None:
     env = clean_env()
     if not uses_local_torch(env.get("UV_INDEX", "")):
         return None
-    if "torch" not in read_record(variant.project_type).versions():
+    if not uses_torch(variant) or "torch" not in read_record(variant.project_type).versions():
         return None
     python = str(variant.data().get("python_version", questions()["python_version"]["default"]))
     pythons = wheel_pythons(env)

@@ -8,6 +8,7 @@ HTTP helpers and the model API probe for a whole compose stack.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 import urllib.error
@@ -60,6 +61,39 @@ def probe_batch_job(target: Running) -> None:
     if "Held-out" not in demo.stdout:
         raise ContainerError(f"the demo did not report held-out metrics:\n{tail(demo.stdout)}")
     target.log(tail(demo.stdout, 5))
+
+
+# What the rag image's default command asks (its Dockerfile's CMD), and the mark of a cited
+# answer: a question about the bundled documents, answered with [n] citations.
+CITATION = re.compile(r"\[\d+\]")
+
+
+def probe_question_answering(target: Running) -> None:
+    """A question-answering image: its default command answers a question about the documents
+    indexed at build time, with at least one [n] citation, and no network."""
+    podman = target.podman
+    help_run = podman.run("run", "--rm", "--network", "none", target.image, "--help", check=False)
+    if help_run.returncode != 0:
+        raise ContainerError(f"`--help` exited {help_run.returncode}:\n{tail(help_run.stdout)}")
+    target.log("--help: ok; asking the default question, without network...")
+    answer = podman.run(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--name",
+        target.container,
+        target.image,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
+    if answer.returncode != 0:
+        raise ContainerError(
+            f"the default command exited {answer.returncode}:\n{tail(answer.stdout)}"
+        )
+    if not CITATION.search(answer.stdout):
+        raise ContainerError(f"the answer cites no source ([n]):\n{tail(answer.stdout)}")
+    target.log(tail(answer.stdout, 8))
 
 
 def free_port() -> int:
@@ -163,6 +197,7 @@ PROBES: dict[str, Callable[[Running], None]] = {
     "tabular": probe_batch_job,
     "service": probe_http_service,
     "deep-learning": probe_batch_job,
+    "rag": probe_question_answering,
 }
 
 

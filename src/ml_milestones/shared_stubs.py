@@ -84,7 +84,7 @@ REPORT_STUBS: dict[str, str] = {
 # Subset mappings and the project types that include them.
 SUBSET_STUBS: tuple[tuple[tuple[str, ...], dict[str, str]], ...] = (
     (("tabular", "service"), TABULAR_MODEL_STUBS),
-    (("tabular", "deep-learning"), REPORT_STUBS),
+    (("tabular", "deep-learning", "rag"), REPORT_STUBS),
 )
 
 

@@ -91,7 +91,27 @@ VARIANTS: tuple[Variant, ...] = (
         {"torch_build": "cu130", "python_version": "3.12", "license": "proprietary"},
         full=False,
     ),
+    # Hybrid retrieval (BM25 + MiniLM on CPU torch) on Python 3.11, where the local torch wheel
+    # installs offline; the lite answer has no torch at all, so it runs in full on 3.13.
+    Variant("rag", "defaults"),
+    Variant(
+        "rag",
+        "lite-py313",
+        {
+            "project_name": "policy-search",
+            "retrieval": "lite",
+            "python_version": "3.13",
+            "license": "Apache-2.0",
+        },
+    ),
 )
+
+
+def uses_torch(variant: Variant) -> bool:
+    """Whether the rendered project depends on torch (and so needs a torch wheel to install)."""
+    if variant.project_type == "deep-learning":
+        return True
+    return variant.project_type == "rag" and variant.answers.get("retrieval", "hybrid") != "lite"
 
 
 def variant_ids() -> list[str]:
