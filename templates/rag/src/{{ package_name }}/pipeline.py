@@ -14,7 +14,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from . import dashboard, evaluate, report, tuning
-from .answer import load_generator
+from .answer import Generator, load_generator
 from .config import Settings
 from .errors import MissingArtifactError
 from .evaluate import Configuration, EvalQuestion, Evaluation, QuestionRun
@@ -164,17 +164,20 @@ def ask_all(
     questions: Sequence[EvalQuestion],
     retriever: Retriever,
     configuration: Configuration,
-    settings: Settings,
+    generator: Generator,
     *,
     answer: bool,
 ) -> list[QuestionRun]:
-    """Every question through one configuration; answers only for the default one."""
-    generator = load_generator(settings.answer)
-    support = getattr(generator, "support", None)
+    """Every question through one configuration; answers only for the default one.
+
+    `generator` gives every question's support score (and the answers): one generator, built
+    from the whole index, serves all configurations. The answers see the retriever's k passages.
+    """
+    k = retriever.config.k
     runs = []
     for question in questions:
-        retrieval = retriever.search(question.question, k=max(EVAL_DEPTH, settings.retrieval.k))
-        shown = retrieval.hits[: settings.retrieval.k]
+        retrieval = retriever.search(question.question, k=max(EVAL_DEPTH, k))
+        shown = retrieval.hits[:k]
         timings = {"retrieve": retrieval.timings_ms.get("retrieve", 0.0)}
         embedder = retriever.embedder
         if isinstance(embedder, CachedEmbedder) and "embed_query" in retrieval.timings_ms:
@@ -192,7 +195,7 @@ def ask_all(
                 question_id=question.id,
                 configuration=configuration.name,
                 ranked_sections=tuple(hit.chunk.section_id for hit in retrieval.hits),
-                top_score=float(support(question.question, shown)) if support else float("nan"),
+                top_score=float(generator.support(question.question, shown)),
                 timings_ms=timings,
                 answer=result.text if result else "",
                 abstained=result.abstained if result else False,
@@ -238,12 +241,14 @@ def run_eval(
             embedder = CachedEmbedder(embedder or load_embedder(settings))
         planned = configurations(settings, dense_ready)
         default = default_configuration(settings)
+        # The support score weighs question words by their rarity in the index.
+        generator = load_generator(settings.answer, store.all_chunks())
         all_runs: list[QuestionRun] = []
         scores = []
         for configuration in planned:
             retriever = retriever_for(settings, store, configuration, embedder)
             runs = ask_all(
-                questions, retriever, configuration, settings, answer=configuration == default
+                questions, retriever, configuration, generator, answer=configuration == default
             )
             all_runs += runs
             scores.append(
@@ -346,11 +351,13 @@ def run_tune(settings: Settings, embedder: "Embedder | None" = None) -> tuning.T
         mode = settings.retrieval.mode
         if mode != "bm25":
             embedder = CachedEmbedder(embedder or load_embedder(settings))
+        # Tuning changes retrieval only: one generator (word weights from the index) serves all.
+        generator = load_generator(settings.answer, store.all_chunks())
 
         def dev_ndcg(candidate_settings: Settings, rerank: bool) -> float:
             configuration = Configuration(mode, rerank)
             retriever = retriever_for(candidate_settings, store, configuration, embedder)
-            runs = ask_all(questions, retriever, configuration, candidate_settings, answer=False)
+            runs = ask_all(questions, retriever, configuration, generator, answer=False)
             scores = evaluate.score_retrieval(configuration.name, questions, runs, 0, 0)
             return scores.scores["ndcg_at_10"]
 
@@ -382,7 +389,7 @@ def run_tune(settings: Settings, embedder: "Embedder | None" = None) -> tuning.T
         final = with_values(chosen, rerank={"kind": rerank_kind})
         configuration = default_configuration(final)
         retriever = retriever_for(final, store, configuration, embedder)
-        runs = ask_all(questions, retriever, configuration, final, answer=False)
+        runs = ask_all(questions, retriever, configuration, generator, answer=False)
     support = {run.question_id: run.top_score for run in runs}
     answerable = [support[q.id] for q in questions if q.answerable]
     unanswerable = [support[q.id] for q in questions if not q.answerable]
@@ -412,15 +419,24 @@ def with_values(settings: Settings, **groups: dict[str, object]) -> Settings:
     return settings.model_copy(update=update)
 
 
+def search_index(
+    settings: Settings, store: EmbeddedStore, query: str, embedder: "Embedder | None"
+) -> Retrieval:
+    if settings.retrieval.mode != "bm25" and embedder is None:
+        embedder = load_embedder(settings)
+    retriever = retriever_for(settings, store, default_configuration(settings), embedder)
+    return retriever.search(query)
+
+
 def run_search(settings: Settings, query: str, embedder: "Embedder | None" = None) -> Retrieval:
     with open_index(settings) as store:
-        if settings.retrieval.mode != "bm25" and embedder is None:
-            embedder = load_embedder(settings)
-        retriever = retriever_for(settings, store, default_configuration(settings), embedder)
-        return retriever.search(query)
+        return search_index(settings, store, query, embedder)
 
 
 def run_ask(settings: Settings, question: str, embedder: "Embedder | None" = None) -> Answer:
-    retrieval = run_search(settings, question, embedder)
-    answer = load_generator(settings.answer).answer(question, retrieval.hits)
+    with open_index(settings) as store:
+        retrieval = search_index(settings, store, question, embedder)
+        # The support score weighs question words by their rarity in the index, as in tuning.
+        generator = load_generator(settings.answer, store.all_chunks())
+    answer = generator.answer(question, retrieval.hits)
     return replace(answer, timings_ms={**retrieval.timings_ms, **answer.timings_ms})
