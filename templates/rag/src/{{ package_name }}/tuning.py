@@ -133,17 +133,24 @@ def render_markdown(result: TuningResult, figures: dict[str, str]) -> str:
     )
     figure_lines = "".join(f"![{name}]({path})\n" for name, path in figures.items())
     fusion = "rrf" if result.fusion == "rrf" else f"weighted, dense weight {result.weight:g}"
+    fusion_section = (
+        f"""Chosen: **{fusion}** (the highest dev nDCG@10; ties go to rrf, then to the lower
+weight).
+
+| fusion | dev nDCG@10 |
+| -- | -- |
+{rows}"""
+        if result.candidates
+        # BM25 alone (the lite option) has one ranking: nothing to fuse, so nothing was tried.
+        else f"Nothing to fuse: retrieval mode {result.mode} has one ranking."
+    )
     return f"""# Tuning on the dev split
 
 {result.questions} dev questions; the test split was not read. Retrieval mode {result.mode}.
 
 ## Fusion
 
-Chosen: **{fusion}** (the highest dev nDCG@10; ties go to rrf, then to the lower weight).
-
-| fusion | dev nDCG@10 |
-| -- | -- |
-{rows}
+{fusion_section}
 
 ## Reranker
 
