@@ -93,7 +93,7 @@ def quality_across_runs(history: Sequence[Mapping[str, object]], path: Path) -> 
         ylim=(0, 1.05),
     )
     # Whole runs only, with room either side: one run alone would get fractional ticks.
-    ax.set_xlim(0.5, len(runs) + 0.5)
+    ax.set_xlim(0.5, max(len(runs), 1) + 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(fontsize=8)
     return save(figure, path)
