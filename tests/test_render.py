@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import copier
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name as canonical
 
 from ml_milestones.checks import select
 from ml_milestones.paths import TEMPLATE_ROOT, TEMPLATES_DIR
@@ -152,6 +155,20 @@ def test_static_checks_pass(rendered: tuple[Variant, Path]) -> None:
     ]
     assert not failures, f"{variant.id}:\n" + "\n\n".join(failures)
     assert len(list(project.glob("Dockerfile*"))) == 1 + bool(variant.data().get("gpu_image"))
+
+
+def test_each_dependency_is_declared_once(rendered: tuple[Variant, Path]) -> None:
+    """A type's block repeating a shared requirement renders a pyproject that still installs,
+    so only this catches it; the reader would wonder which of the two lines is meant."""
+    variant, project = rendered
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    lists = {"dependencies": pyproject["project"]["dependencies"]}
+    lists |= {f"group {name}": group for name, group in pyproject["dependency-groups"].items()}
+    for where, requirements in lists.items():
+        # Entries that are tables ({ include-group = ... }) name a group, not a package.
+        names = [canonical(Requirement(r).name) for r in requirements if isinstance(r, str)]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        assert not repeated, f"{variant.id}: {where} names {repeated} more than once"
 
 
 def test_license_matches_the_answer(rendered: tuple[Variant, Path]) -> None:
