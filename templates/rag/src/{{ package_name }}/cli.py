@@ -217,10 +217,9 @@ def tune(
         settings = settings_from(config_file, overrides)
         with console.status("Tuning on the dev split…"):
             result = pipeline.run_tune(settings)
-    fusion = "rrf" if result.fusion == "rrf" else f"weighted, dense weight {result.weight:g}"
     console.print(
-        f"[bold]Chosen on {result.questions} dev questions[/]: fusion {fusion}; reranker "
-        f"{result.rerank_kind} (dev nDCG@10 {result.ndcg_without_rerank:.3f} without, "
+        f"[bold]Chosen on {result.questions} dev questions[/]: fusion {result.fusion_label}; "
+        f"reranker {result.rerank_kind} (dev nDCG@10 {result.ndcg_without_rerank:.3f} without, "
         f"{result.ndcg_with_rerank:.3f} with); abstain below support "
         f"{result.threshold.value:g} (balanced accuracy "
         f"{result.threshold.balanced_accuracy:.3f})."

@@ -63,12 +63,23 @@ class TuningResult:
     unanswerable_scores: list[float]
 
     def settings(self) -> dict[str, dict[str, object]]:
-        """The chosen values, as configs/default.toml's groups hold them."""
+        """The chosen values, as configs/default.toml's groups hold them.
+
+        BM25 alone (lite) has one ranking: no fusion was tried, so none is suggested or written.
+        """
+        fusion = {"retrieval": {"fusion": self.fusion, "weight": self.weight}}
         return {
-            "retrieval": {"fusion": self.fusion, "weight": self.weight},
+            **(fusion if self.candidates else {}),
             "rerank": {"kind": self.rerank_kind},
             "answer": {"abstain_threshold": self.threshold.value},
         }
+
+    @property
+    def fusion_label(self) -> str:
+        """The chosen fusion in words, for the report and the command's summary."""
+        if not self.candidates:
+            return f"none (retrieval mode {self.mode} has one ranking)"
+        return "rrf" if self.fusion == "rrf" else f"weighted, dense weight {self.weight:g}"
 
 
 def best_candidate(candidates: Sequence[Candidate]) -> Candidate:
@@ -132,10 +143,9 @@ def render_markdown(result: TuningResult, figures: dict[str, str]) -> str:
         "for its time: it is **off**."
     )
     figure_lines = "".join(f"![{name}]({path})\n" for name, path in figures.items())
-    fusion = "rrf" if result.fusion == "rrf" else f"weighted, dense weight {result.weight:g}"
     fusion_section = (
-        f"""Chosen: **{fusion}** (the highest dev nDCG@10; ties go to rrf, then to the lower
-weight).
+        f"""Chosen: **{result.fusion_label}** (the highest dev nDCG@10; ties go to rrf, then to
+the lower weight).
 
 | fusion | dev nDCG@10 |
 | -- | -- |
