@@ -1,3 +1,3 @@
 """ml-milestones: Copier templates that start each milestone project of an AI/ML roadmap."""
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
