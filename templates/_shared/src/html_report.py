@@ -1,10 +1,15 @@
-"""A Markdown report as one self-contained HTML file, figures embedded, for mail or archive."""
+"""What every type with a report shares: where the report goes, the package metadata its model
+card quotes, and the Markdown report as one self-contained HTML file for mail or archive."""
 
 import base64
 import re
+from importlib.metadata import metadata
 from pathlib import Path
 
 import markdown
+
+from . import PROJECT_NAME
+from .settings import ProjectPaths
 
 # A Markdown image of a PNG next to the report: `![caption](figures/roc.png)`.
 IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]+\.png)\)")
@@ -24,6 +29,29 @@ p:has(> img) { display: grid; gap: 1rem;
 img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
 code { font-size: 0.85em; background: #f6f8fa; padding: 0.1em 0.3em; border-radius: 4px; }
 """
+
+
+class ReportPaths(ProjectPaths):
+    """The shared folders, plus the report and the figures it shows."""
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.reports_dir / "figures"
+
+    @property
+    def report_md(self) -> Path:
+        return self.reports_dir / "report.md"
+
+    @property
+    def report_html(self) -> Path:
+        return self.reports_dir / "report.html"
+
+
+def package_field(name: str, default: str) -> str:
+    """A field of the installed package's metadata (`Summary`, `Author-email`), which
+    pyproject.toml sets: the model card quotes the project's own words; `default` if unset."""
+    values = metadata(PROJECT_NAME).get_all(name)
+    return str(values[0]) if values else default
 
 
 def standalone_html(report: str, base: Path, title: str) -> str:

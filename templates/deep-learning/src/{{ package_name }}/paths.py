@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from .settings import ProjectPaths
+from .html_report import ReportPaths
 
 
-class Paths(ProjectPaths):
+class Paths(ReportPaths):
     """The shared folders, and the files of the image pipeline's stages."""
 
     @property
@@ -47,18 +47,6 @@ class Paths(ProjectPaths):
     @property
     def onnx_model(self) -> Path:
         return self.models_dir / "model.onnx"
-
-    @property
-    def figures_dir(self) -> Path:
-        return self.reports_dir / "figures"
-
-    @property
-    def report_md(self) -> Path:
-        return self.reports_dir / "report.md"
-
-    @property
-    def report_html(self) -> Path:
-        return self.reports_dir / "report.html"
 
     @property
     def predictions_csv(self) -> Path:

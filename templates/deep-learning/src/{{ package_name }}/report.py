@@ -1,7 +1,6 @@
 """The evaluation report (Markdown and self-contained HTML) and the model card."""
 
 from datetime import UTC, datetime
-from importlib import metadata as package_metadata
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +8,7 @@ import pandas as pd
 from . import PROJECT_NAME, tables
 from .evaluate import Evaluation
 from .export import ExportResult
-from .html_report import standalone_html
+from .html_report import package_field, standalone_html
 from .paths import Paths
 
 
@@ -138,15 +137,6 @@ def write_report(evaluation: Evaluation, exported: ExportResult | None, paths: P
     return [paths.report_md, paths.report_html]
 
 
-def _package_field(name: str, default: str) -> str:
-    try:
-        fields = package_metadata.metadata(PROJECT_NAME)
-    except package_metadata.PackageNotFoundError:
-        return default
-    values = fields.get_all(name)
-    return str(values[0]) if values else default
-
-
 def render_model_card(evaluation: Evaluation, exported: ExportResult | None) -> str:
     """The model card: what the model is for, how it was made, how well it does, where it fails."""
     summary = evaluation.summary
@@ -175,7 +165,7 @@ def render_model_card(evaluation: Evaluation, exported: ExportResult | None) -> 
 
 ## Intended use
 
-{_package_field("Summary", "An image classifier.")}
+{package_field("Summary", "An image classifier.")}
 
 Classifies an image into one of {len(summary.class_names)} classes:
 {", ".join(f"`{name}`" for name in summary.class_names)}. For learning, prototyping and as a
@@ -220,7 +210,7 @@ Weakest classes by F1:
 
 ## Owner
 
-{_package_field("Author-email", "the project's authors")}
+{package_field("Author-email", "the project's authors")}
 """
 
 

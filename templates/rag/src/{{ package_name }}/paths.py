@@ -3,14 +3,14 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from .settings import ProjectPaths
+from .html_report import ReportPaths
 
 # The bundled sample data is installed inside the package, beside this module.
 SAMPLE_DATA = Path(__file__).resolve().parent / "sample_data"
 
 
 @dataclass(frozen=True)
-class Paths(ProjectPaths):
+class Paths(ReportPaths):
     """The shared folders, and the files of the retrieval pipeline's stages."""
 
     # The documents to ingest; None means the bundled corpus. Relative to the project folder.
@@ -43,10 +43,6 @@ class Paths(ProjectPaths):
         return SAMPLE_DATA / "eval" / "questions.jsonl"
 
     @property
-    def figures_dir(self) -> Path:
-        return self.reports_dir / "figures"
-
-    @property
     def metrics_json(self) -> Path:
         """The latest evaluation's numbers, which the report and the model card quote."""
         return self.reports_dir / "metrics.json"
@@ -64,14 +60,6 @@ class Paths(ProjectPaths):
     @property
     def dashboard_html(self) -> Path:
         return self.reports_dir / "dashboard.html"
-
-    @property
-    def report_md(self) -> Path:
-        return self.reports_dir / "report.md"
-
-    @property
-    def report_html(self) -> Path:
-        return self.reports_dir / "report.html"
 
     @property
     def runs_history(self) -> Path:

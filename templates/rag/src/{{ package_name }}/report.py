@@ -2,7 +2,6 @@
 
 import math
 from datetime import UTC, datetime
-from importlib import metadata as package_metadata
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +9,7 @@ import pandas as pd
 from . import PROJECT_NAME, tables
 from .dashboard import answer_table, interval, latency_table, quality_table
 from .evaluate import Evaluation
-from .html_report import standalone_html
+from .html_report import package_field, standalone_html
 from .paths import Paths
 
 # What each number means, in the words the report and the model card use.
@@ -117,15 +116,6 @@ def write_report(evaluation: Evaluation, table: pd.DataFrame, paths: Paths) -> l
     return [paths.report_md, paths.report_html]
 
 
-def _package_field(name: str, default: str) -> str:
-    try:
-        fields = package_metadata.metadata(PROJECT_NAME)
-    except package_metadata.PackageNotFoundError:
-        return default
-    values = fields.get_all(name)
-    return str(values[0]) if values else default
-
-
 def _number(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.3f}"
 
@@ -157,7 +147,7 @@ def render_model_card(evaluation: Evaluation, embedder: str | None) -> str:
 
 ## Intended use
 
-{_package_field("Summary", "Question answering over your own documents, with cited sources.")}
+{package_field("Summary", "Question answering over your own documents, with cited sources.")}
 
 Answers questions about the documents it ingested by quoting their passages, with citations
 [n] that point at the retrieved passages, and answers "I don't know" (with the closest sources)
@@ -201,7 +191,7 @@ Retrieval latency p95: {retrieve_p95:.1f} ms per question on the machine that ra
 
 ## Owner
 
-{_package_field("Author-email", "the project's authors")}
+{package_field("Author-email", "the project's authors")}
 """
 
 

@@ -2,19 +2,15 @@
 
 from pathlib import Path
 
-from .settings import ProjectPaths
+from .html_report import ReportPaths
 
 
-class Paths(ProjectPaths):
+class Paths(ReportPaths):
     """The shared folders, and the files of this pipeline's stages."""
 
     @property
     def demo_input(self) -> Path:
         return self.data_dir / "demo_input.csv"
-
-    @property
-    def figures_dir(self) -> Path:
-        return self.reports_dir / "figures"
 
     @property
     def eda_dir(self) -> Path:
@@ -27,14 +23,6 @@ class Paths(ProjectPaths):
     @property
     def cv_results_csv(self) -> Path:
         return self.reports_dir / "cv_results.csv"
-
-    @property
-    def report_md(self) -> Path:
-        return self.reports_dir / "report.md"
-
-    @property
-    def report_html(self) -> Path:
-        return self.reports_dir / "report.html"
 
     @property
     def predictions_csv(self) -> Path:

@@ -1,7 +1,6 @@
 """The evaluation report (Markdown and self-contained HTML) and the model card."""
 
 from datetime import UTC, datetime
-from importlib import metadata as package_metadata
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +8,7 @@ import pandas as pd
 from . import ENV_PREFIX, PROJECT_NAME, tables
 from .data import SAMPLE_SOURCE
 from .evaluate import Evaluation
-from .html_report import standalone_html
+from .html_report import package_field, standalone_html
 from .metrics import METRICS
 from .paths import Paths
 from .train import cv_display_table
@@ -272,15 +271,6 @@ def write_report(evaluation: Evaluation, paths: Paths) -> list[Path]:
     return [paths.report_md, paths.report_html]
 
 
-def _package_field(name: str, default: str) -> str:
-    try:
-        fields = package_metadata.metadata(PROJECT_NAME)
-    except package_metadata.PackageNotFoundError:
-        return default
-    values = fields.get_all(name)
-    return str(values[0]) if values else default
-
-
 def render_model_card(evaluation: Evaluation) -> str:
     """The model card: what the model is for, how it was made, how well it does, where it fails."""
     meta = evaluation.metadata
@@ -293,7 +283,7 @@ def render_model_card(evaluation: Evaluation) -> str:
     sample = is_sample(evaluation)
     if sample:
         purpose = (
-            f"{_package_field('Summary', 'A binary classifier for tabular data.')}\n\n"
+            f"{package_field('Summary', 'A binary classifier for tabular data.')}\n\n"
             "For research and teaching: estimating risk from routinely measured values and "
             "studying how such\na model behaves. It is not meant to make or replace decisions "
             "about individual people."
@@ -397,7 +387,7 @@ and must be investigated before any use that affects people.
 
 ## Owner
 
-{_package_field("Author-email", "the project's authors")}
+{package_field("Author-email", "the project's authors")}
 """
 
 
