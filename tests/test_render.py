@@ -157,6 +157,20 @@ def test_static_checks_pass(rendered: tuple[Variant, Path]) -> None:
     assert len(list(project.glob("Dockerfile*"))) == 1 + bool(variant.data().get("gpu_image"))
 
 
+def test_readme_lines_fit_the_editor(rendered: tuple[Variant, Path]) -> None:
+    """Prose wraps at 100 columns, as .editorconfig says. A Jinja branch that drops a phrase can
+    join two template lines into one long rendered line, which no hook re-wraps (mdformat keeps
+    line breaks): tables and lines with a link are exempt, since they cannot break."""
+    variant, project = rendered
+    for name in ("README.md", "CONTRIBUTING.md"):
+        long_lines = [
+            f"{name}:{number}: {line}"
+            for number, line in enumerate((project / name).read_text().splitlines(), 1)
+            if len(line) > 100 and not line.startswith("|") and "://" not in line
+        ]
+        assert not long_lines, f"{variant.id}:\n" + "\n".join(long_lines)
+
+
 def test_each_dependency_is_declared_once(rendered: tuple[Variant, Path]) -> None:
     """A type's block repeating a shared requirement renders a pyproject that still installs,
     so only this catches it; the reader would wonder which of the two lines is meant."""
