@@ -242,7 +242,7 @@ def run_eval(
         planned = configurations(settings, dense_ready)
         default = default_configuration(settings)
         # The support score weighs question words by their rarity in the index.
-        generator = load_generator(settings.answer, store.all_chunks())
+        generator = load_generator(settings.answer, store.all_chunks(), settings.llm)
         all_runs: list[QuestionRun] = []
         scores = []
         for configuration in planned:
@@ -437,6 +437,6 @@ def run_ask(settings: Settings, question: str, embedder: "Embedder | None" = Non
     with open_index(settings) as store:
         retrieval = search_index(settings, store, question, embedder)
         # The support score weighs question words by their rarity in the index, as in tuning.
-        generator = load_generator(settings.answer, store.all_chunks())
+        generator = load_generator(settings.answer, store.all_chunks(), settings.llm)
     answer = generator.answer(question, retrieval.hits)
     return replace(answer, timings_ms={**retrieval.timings_ms, **answer.timings_ms})
