@@ -352,7 +352,8 @@ def run_tune(settings: Settings, embedder: "Embedder | None" = None) -> tuning.T
         if mode != "bm25":
             embedder = CachedEmbedder(embedder or load_embedder(settings))
         # Tuning changes retrieval only: one generator (word weights from the index) serves all.
-        generator = load_generator(settings.answer, store.all_chunks())
+        # It only scores support, so a language model configured to answer is never asked.
+        generator = load_generator(settings.answer, store.all_chunks(), settings.llm)
 
         def dev_ndcg(candidate_settings: Settings, rerank: bool) -> float:
             configuration = Configuration(mode, rerank)
