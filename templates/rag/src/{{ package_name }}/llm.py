@@ -45,13 +45,18 @@ DECLINED = re.compile(r"^\W*i\s+(?:don['\u2019]t|do\s+not)\s+know\b", re.IGNOREC
 
 def build_messages(question: str, shown: Sequence[tuple[int, Hit]]) -> list[dict[str, str]]:
     """The system rules, then the passages (each under its [n] and section) and the question."""
-    passages = "\n\n".join(
-        f"[{n}] {hit.chunk.section_id}\n{hit.chunk.text.strip()}" for n, hit in shown
-    )
+    passages = "\n\n".join(labelled(n, hit) for n, hit in shown)
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
         {"role": "user", "content": f"Passages:\n\n{passages}\n\nQuestion: {question}"},
     ]
+
+
+def labelled(number: int, hit: Hit) -> str:
+    """A passage under its [n] and section. A literal [3] inside a document becomes (3): only
+    the labels read as citations."""
+    text = CITATION.sub(r"(\1)", hit.chunk.text.strip())
+    return f"[{number}] {hit.chunk.section_id}\n{text}"
 
 
 def checked_answer(
