@@ -5,12 +5,15 @@ records every request, so tests see exactly what the client sent: path, headers 
 """
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 
 @dataclass(frozen=True)
@@ -117,3 +120,18 @@ def fake_llm_server() -> Iterator[FakeLLM]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLLM]:
+    """The fake server, for one test."""
+    with fake_llm_server() as server:
+        yield server
+
+
+def free_port() -> int:
+    """A local port nothing listens on (bound, read and released): an endpoint that is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
