@@ -1,7 +1,7 @@
 """Answers: extracted sentences citing [n], "I don't know" on weak support, injection flagged.
 
 A generator gets the question and the retrieved passages only; [n] in its text is the n-th of
-those passages. Any generator (part 2's OpenAI-compatible one too) ends with `cited_answer`,
+those passages. Any generator (llm.py's OpenAI-compatible one too) ends with `cited_answer`,
 which rejects a citation that points outside the passages, or with `abstention`.
 """
 
@@ -14,7 +14,7 @@ from .records import Answer, Chunk, Citation, Hit
 from .terms import TermStats, content_words, coverage, idf_weights, words
 
 if TYPE_CHECKING:
-    from .config import AnswerConfig
+    from .config import AnswerConfig, LLMConfig
 
 ABSTAIN = "I don't know"
 # Shorter lines are labels and fragments ("For example:"), not statements worth quoting.
@@ -244,16 +244,25 @@ class ExtractiveGenerator:
         return cited_answer(question, text, passages, flags)
 
 
-def load_generator(config: "AnswerConfig", chunks: Iterable[Chunk] = ()) -> Generator:
-    """The generator the settings name (part 2 adds an OpenAI-compatible one).
+def load_generator(
+    config: "AnswerConfig", chunks: Iterable[Chunk] = (), llm: "LLMConfig | None" = None
+) -> Generator:
+    """The generator answer.generator names: extractive, or a language model (`llm`'s server).
 
     `chunks`: the indexed chunks (EmbeddedStore.all_chunks()), whose word statistics weigh the
-    support score; without them every question word counts the same.
+    support score; without them every question word counts the same. The language model's
+    answers abstain on the same score, and fall back on the extractive generator.
     """
     stats = corpus_stats(chunks)
-    return ExtractiveGenerator(
+    extractive = ExtractiveGenerator(
         abstain_threshold=config.abstain_threshold,
         max_sentences=config.max_sentences,
         passages=config.passages,
         stats=stats if stats.documents else None,
     )
+    if config.generator == "extractive":
+        return extractive
+    from .config import LLMConfig
+    from .llm import LLMGenerator
+
+    return LLMGenerator.from_config(llm or LLMConfig(), extractive)

@@ -69,8 +69,16 @@ def print_answer(answer: "Answer") -> None:
     """The answer in a panel, then its sources: the cited ones marked, each with its section."""
     style = "yellow" if answer.abstained else "green"
     console.print(
-        Panel(escape(answer.text), title=escape(answer.question), border_style=style, expand=False)
+        Panel(
+            escape(answer.text),
+            title=escape(answer.question),
+            subtitle=f"answered by {answer.generator}",
+            border_style=style,
+            expand=False,
+        )
     )
+    if answer.withheld:
+        console.print(f"[bold yellow]Withheld:[/] {escape(answer.withheld)}", soft_wrap=True)
     cited = {citation.number for citation in answer.citations}
     table = Table("", "source section", "score", title="Sources", title_justify="left")
     for number, hit in enumerate(answer.passages, start=1):
@@ -170,15 +178,27 @@ def search(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="A question about the documents.")],
+    generator: Annotated[
+        str | None,
+        typer.Option(
+            "--generator",
+            help="extractive, or llm for the OpenAI-compatible server of LLM_BASE_URL "
+            "[default: answer.generator].",
+        ),
+    ] = None,
     config_file: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
     """Answer from the documents with [n] citations, or say "I don't know"."""
     from . import pipeline
 
+    chosen = [f"answer.generator={generator}"] if generator is not None else []
     with user_errors():
-        answer = pipeline.run_ask(settings_from(config_file, overrides), question)
+        settings = settings_from(config_file, [*(overrides or ()), *chosen])
+        answer = pipeline.run_ask(settings, question)
     print_answer(answer)
+    if answer.generator == "llm":
+        console.print(f"[dim]Model {escape(settings.llm.model)} at {settings.llm.base_url}[/]")
 
 
 @app.command(name="eval")

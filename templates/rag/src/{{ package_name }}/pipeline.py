@@ -242,7 +242,7 @@ def run_eval(
         planned = configurations(settings, dense_ready)
         default = default_configuration(settings)
         # The support score weighs question words by their rarity in the index.
-        generator = load_generator(settings.answer, store.all_chunks())
+        generator = load_generator(settings.answer, store.all_chunks(), settings.llm)
         all_runs: list[QuestionRun] = []
         scores = []
         for configuration in planned:
@@ -259,8 +259,12 @@ def run_eval(
     default_runs = [run for run in all_runs if run.configuration == default.name]
     notes = [] if dense_ready else [dense_note(store)]
     notes.append(rerank_note(settings, tuning.load(paths)))
+    # A question that retrieves nothing skips the later stages (nothing to rerank): each stage's
+    # latency is over the questions that ran it.
     query_latency = {
-        stage: evaluate.latency([run.timings_ms[stage] for run in default_runs])
+        stage: evaluate.latency(
+            [run.timings_ms[stage] for run in default_runs if stage in run.timings_ms]
+        )
         for stage in evaluate.QUERY_STAGES
         if any(stage in run.timings_ms for run in default_runs)
     }
@@ -352,7 +356,8 @@ def run_tune(settings: Settings, embedder: "Embedder | None" = None) -> tuning.T
         if mode != "bm25":
             embedder = CachedEmbedder(embedder or load_embedder(settings))
         # Tuning changes retrieval only: one generator (word weights from the index) serves all.
-        generator = load_generator(settings.answer, store.all_chunks())
+        # It only scores support, so a language model configured to answer is never asked.
+        generator = load_generator(settings.answer, store.all_chunks(), settings.llm)
 
         def dev_ndcg(candidate_settings: Settings, rerank: bool) -> float:
             configuration = Configuration(mode, rerank)
@@ -437,6 +442,6 @@ def run_ask(settings: Settings, question: str, embedder: "Embedder | None" = Non
     with open_index(settings) as store:
         retrieval = search_index(settings, store, question, embedder)
         # The support score weighs question words by their rarity in the index, as in tuning.
-        generator = load_generator(settings.answer, store.all_chunks())
+        generator = load_generator(settings.answer, store.all_chunks(), settings.llm)
     answer = generator.answer(question, retrieval.hits)
     return replace(answer, timings_ms={**retrieval.timings_ms, **answer.timings_ms})

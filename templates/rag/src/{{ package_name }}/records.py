@@ -75,3 +75,9 @@ class Answer:
     flags: tuple[str, ...] = ()
     # Stage -> milliseconds.
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The generator that wrote `text`: "extractive" or "llm".
+    generator: str = "extractive"
+    # Why the configured generator's own answer is not the text shown, when it is not: the
+    # language model's endpoint failed (the extractive fallback answered) or its citations did
+    # not hold (the answer was withheld).
+    withheld: str = ""
