@@ -40,6 +40,14 @@ CorpusOption = Annotated[
     Path | None,
     typer.Option("--corpus", help="Folder of documents [default: the bundled Click docs]."),
 ]
+SourceOption = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        metavar="PREFIX",
+        help="Only passages of files whose path starts with PREFIX, for example api/.",
+    ),
+]
 SPLITS = ("test", "dev", "all")
 DEMO_QUESTIONS = (
     "How do I give an option a default value that comes from an environment variable?",
@@ -62,7 +70,8 @@ def do_ingest(settings: Settings, *, rebuild: bool, embedder: "Embedder | None" 
 
     summary = pipeline.run_ingest(settings, rebuild=rebuild, embedder=embedder)
     show_summary(summary)
-    console.print(f"[bold]Index[/] {shown(settings.paths.index_dir)}")
+    if settings.store.kind == "embedded":
+        console.print(f"[bold]Index[/] {shown(settings.paths.index_dir)}")
 
 
 def print_answer(answer: "Answer") -> None:
@@ -150,6 +159,7 @@ def ingest(
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
+    source: SourceOption = "",
     config_file: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
@@ -157,7 +167,8 @@ def search(
     from . import pipeline
 
     with user_errors():
-        retrieval = pipeline.run_search(settings_from(config_file, overrides), query)
+        settings = settings_from(config_file, overrides)
+        retrieval = pipeline.run_search(settings, query, source_prefix=source)
     table = Table("#", "score", "section", "text", title=f"Search: {escape(query)}")
     for rank, hit in enumerate(retrieval.hits, start=1):
         snippet = " ".join(hit.chunk.text.split())[:90]
@@ -170,6 +181,7 @@ def search(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="A question about the documents.")],
+    source: SourceOption = "",
     config_file: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
@@ -177,7 +189,8 @@ def ask(
     from . import pipeline
 
     with user_errors():
-        answer = pipeline.run_ask(settings_from(config_file, overrides), question)
+        settings = settings_from(config_file, overrides)
+        answer = pipeline.run_ask(settings, question, source_prefix=source)
     print_answer(answer)
 
 
