@@ -6,6 +6,8 @@ about half a second. Its own `get_server()` is not used: run as root (CI contain
 `pgserver` system user with useradd and opens every parent folder of the data folder to all
 users. PostgreSQL refuses to run as root, so here the server runs as the existing unprivileged
 user `nobody`, in a folder of its own under the temporary directory, and nothing else changes.
+`nobody` may not be able to reach the virtual environment (a project under /root, or in a
+private temporary folder), so as root the server's files are linked into that folder first.
 """
 
 import os
@@ -34,6 +36,7 @@ class ThrowawayServer:
         # PostgreSQL will not run as root; `nobody` exists on every Linux and owns nothing else.
         self.user = "nobody" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
         if self.user:
+            self.bin = link_installation(self.bin.parent, folder / "install") / "bin"
             shutil.chown(folder, self.user)
 
     def run(self, program: str, *arguments: str) -> None:
@@ -62,6 +65,26 @@ class ThrowawayServer:
         """One statement as the superuser, outside a transaction (CREATE DATABASE needs that)."""
         with psycopg.connect(self.url(), autocommit=True) as connection:
             connection.execute(statement.encode())
+
+
+def link_installation(installation: Path, target: Path) -> Path:
+    """PostgreSQL's bin, lib and share under `target`, in the wheel's layout (the programs find
+    their libraries relative to themselves); hard links where possible, so it takes no space."""
+    package = installation.parent
+    copied = target / package.name / installation.name
+    for part in ("bin", "lib", "share"):
+        shutil.copytree(installation / part, copied / part, copy_function=link_or_copy)
+    libraries = package.parent / f"{package.name}.libs"
+    if libraries.is_dir():
+        shutil.copytree(libraries, target / libraries.name, copy_function=link_or_copy)
+    return copied
+
+
+def link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system
+        shutil.copy2(source, destination)
 
 
 def free_port() -> int:
