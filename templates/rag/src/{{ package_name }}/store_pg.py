@@ -63,7 +63,8 @@ def connect(url: str) -> psycopg.Connection[Any]:
         return psycopg.connect(url, connect_timeout=10)
     except psycopg.Error as error:
         # The first line says why (refused, unknown host, bad password) and holds no password.
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error)
+        lines = str(error).strip().splitlines()
+        reason = lines[0] if lines else type(error).__name__
         raise UserError(
             f"cannot connect to {where_is(url)} ({reason}): start the server, or fix "
             "DATABASE_URL (postgresql://user:password@host:5432/database)."
