@@ -40,6 +40,14 @@ CorpusOption = Annotated[
     Path | None,
     typer.Option("--corpus", help="Folder of documents [default: the bundled Click docs]."),
 ]
+SourceOption = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        metavar="PREFIX",
+        help="Only passages of files whose path starts with PREFIX, for example api/.",
+    ),
+]
 SPLITS = ("test", "dev", "all")
 DEMO_QUESTIONS = (
     "How do I give an option a default value that comes from an environment variable?",
@@ -62,7 +70,8 @@ def do_ingest(settings: Settings, *, rebuild: bool, embedder: "Embedder | None" 
 
     summary = pipeline.run_ingest(settings, rebuild=rebuild, embedder=embedder)
     show_summary(summary)
-    console.print(f"[bold]Index[/] {shown(settings.paths.index_dir)}")
+    if settings.store.kind == "embedded":
+        console.print(f"[bold]Index[/] {shown(settings.paths.index_dir)}")
 
 
 def print_answer(answer: "Answer") -> None:
@@ -158,6 +167,7 @@ def ingest(
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
+    source: SourceOption = "",
     config_file: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
@@ -165,7 +175,8 @@ def search(
     from . import pipeline
 
     with user_errors():
-        retrieval = pipeline.run_search(settings_from(config_file, overrides), query)
+        settings = settings_from(config_file, overrides)
+        retrieval = pipeline.run_search(settings, query, source_prefix=source)
     table = Table("#", "score", "section", "text", title=f"Search: {escape(query)}")
     for rank, hit in enumerate(retrieval.hits, start=1):
         snippet = " ".join(hit.chunk.text.split())[:90]
@@ -186,6 +197,7 @@ def ask(
             "[default: answer.generator].",
         ),
     ] = None,
+    source: SourceOption = "",
     config_file: ConfigOption = None,
     overrides: SetOption = None,
 ) -> None:
@@ -195,7 +207,7 @@ def ask(
     chosen = [f"answer.generator={generator}"] if generator is not None else []
     with user_errors():
         settings = settings_from(config_file, [*(overrides or ()), *chosen])
-        answer = pipeline.run_ask(settings, question)
+        answer = pipeline.run_ask(settings, question, source_prefix=source)
     print_answer(answer)
     if answer.generator == "llm":
         console.print(f"[dim]Model {escape(settings.llm.model)} at {settings.llm.base_url}[/]")

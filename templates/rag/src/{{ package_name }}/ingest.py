@@ -102,7 +102,7 @@ def ingest(
     files = discover(corpus, config.extensions, summary)
     if not files and not summary.skipped:
         raise UserError(f"{corpus} holds no documents: add .md, .txt, .html or .pdf files.")
-    with open_store(paths) as store:
+    with open_store(settings, paths) as store:
         signature = f"v{PIPELINE_VERSION}/size={config.chunk_size}/overlap={config.chunk_overlap}"
         previous = store.setting("pipeline")
         if rebuild:

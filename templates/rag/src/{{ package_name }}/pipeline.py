@@ -22,7 +22,7 @@ from .ingest import IngestSummary, ingest
 from .records import Answer
 from .rerank import load_reranker
 from .retrieve import Retrieval, Retriever
-from .store import EmbeddedStore, open_store
+from .store import Store, open_store
 
 if TYPE_CHECKING:
     from .embeddings import Embedder
@@ -85,20 +85,18 @@ def run_ingest(
     return summary
 
 
-def open_index(settings: Settings) -> EmbeddedStore:
+def open_index(settings: Settings) -> Store:
     """The index, which must hold chunks: search, ask and eval need `ingest` first."""
-    store = open_store(settings.paths)
+    store = open_store(settings)
     if store.count() == 0:
         store.close()
-        raise MissingArtifactError(
-            f"the index in {settings.paths.index_dir} is empty: run `ingest` first."
-        )
+        raise MissingArtifactError(f"the index in {store.location} is empty: run `ingest` first.")
     return store
 
 
 def retriever_for(
     settings: Settings,
-    store: EmbeddedStore,
+    store: Store,
     configuration: Configuration,
     embedder: "Embedder | None",
 ) -> Retriever:
@@ -130,7 +128,7 @@ def configurations(settings: Settings, dense_ready: bool) -> list[Configuration]
     return planned if default in planned else [*planned, default]
 
 
-def dense_note(store: EmbeddedStore) -> str:
+def dense_note(store: Store) -> str:
     """Why only BM25 was evaluated."""
     if not embeddings_installed():
         return (
@@ -139,7 +137,7 @@ def dense_note(store: EmbeddedStore) -> str:
             "retrieval = hybrid (`uvx copier update --defaults --data retrieval=hybrid`)."
         )
     return (
-        f"Only BM25 was evaluated: the index in {store.index_dir} has no vectors (it was built "
+        f"Only BM25 was evaluated: the index in {store.location} has no vectors (it was built "
         "with retrieval.mode = bm25). Run `ingest --rebuild` with the hybrid mode to compare "
         "dense and hybrid retrieval."
     )
@@ -425,22 +423,31 @@ def with_values(settings: Settings, **groups: dict[str, object]) -> Settings:
 
 
 def search_index(
-    settings: Settings, store: EmbeddedStore, query: str, embedder: "Embedder | None"
+    settings: Settings,
+    store: Store,
+    query: str,
+    embedder: "Embedder | None",
+    source_prefix: str = "",
 ) -> Retrieval:
     if settings.retrieval.mode != "bm25" and embedder is None:
         embedder = load_embedder(settings)
     retriever = retriever_for(settings, store, default_configuration(settings), embedder)
-    return retriever.search(query)
+    return retriever.search(query, source_prefix=source_prefix)
 
 
-def run_search(settings: Settings, query: str, embedder: "Embedder | None" = None) -> Retrieval:
+def run_search(
+    settings: Settings, query: str, embedder: "Embedder | None" = None, source_prefix: str = ""
+) -> Retrieval:
+    """The passages for a query; `source_prefix` keeps files whose path starts with it."""
     with open_index(settings) as store:
-        return search_index(settings, store, query, embedder)
+        return search_index(settings, store, query, embedder, source_prefix)
 
 
-def run_ask(settings: Settings, question: str, embedder: "Embedder | None" = None) -> Answer:
+def run_ask(
+    settings: Settings, question: str, embedder: "Embedder | None" = None, source_prefix: str = ""
+) -> Answer:
     with open_index(settings) as store:
-        retrieval = search_index(settings, store, question, embedder)
+        retrieval = search_index(settings, store, question, embedder, source_prefix)
         # The support score weighs question words by their rarity in the index, as in tuning.
         generator = load_generator(settings.answer, store.all_chunks(), settings.llm)
     answer = generator.answer(question, retrieval.hits)

@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 class SearchableStore(Protocol):
     """The part of the Store protocol (store.py) that searching needs."""
 
-    def lexical_search(self, query: str, k: int) -> list[Hit]: ...
+    def lexical_search(self, query: str, k: int, source_prefix: str = "") -> list[Hit]: ...
 
-    def dense_search(self, vector: NDArray[np.float32], k: int) -> list[Hit]: ...
+    def dense_search(
+        self, vector: NDArray[np.float32], k: int, source_prefix: str = ""
+    ) -> list[Hit]: ...
 
     def count(self) -> int: ...
 
@@ -60,8 +62,12 @@ class Retriever:
         if config.mode != "bm25":
             check_dense_ready(store, config, embedder)
 
-    def search(self, query: str, k: int | None = None) -> Retrieval:
-        """The top k passages (retrieval.top_k unless given) for a query."""
+    def search(self, query: str, k: int | None = None, source_prefix: str = "") -> Retrieval:
+        """The top k passages (retrieval.top_k unless given) for a query.
+
+        `source_prefix`: only passages of files whose path starts with it ("api/"); each
+        retriever filters before it ranks, so the k passages all match.
+        """
         k = k or self.config.k
         timings: dict[str, float] = {}
         # Fusion and reranking need at least k candidates to fill the result.
@@ -70,12 +76,12 @@ class Retriever:
         dense: list[Hit] = []
         if self.config.mode in ("bm25", "hybrid"):
             with timed(timings, "bm25"):
-                lexical = self.store.lexical_search(query, n)
+                lexical = self.store.lexical_search(query, n, source_prefix)
         if self.config.mode in ("dense", "hybrid") and self.embedder is not None:
             with timed(timings, "embed_query"):
                 vector = self.embedder.embed([query])[0]
             with timed(timings, "dense"):
-                dense = self.store.dense_search(vector, n)
+                dense = self.store.dense_search(vector, n, source_prefix)
         if self.config.mode == "hybrid":
             with timed(timings, "fusion"):
                 if self.config.fusion == "rrf":

@@ -2,8 +2,8 @@
 
 Chosen by measurement (README, "Choosing the store"): at the bundled corpus's size and up to
 about 100k chunks, exact cosine search over a float32 matrix answers within milliseconds, with
-no extra service and no approximate-search recall loss. Part 2 adds PostgreSQL + pgvector
-behind the same `Store` protocol.
+no extra service and no approximate-search recall loss. PostgreSQL + pgvector (store_pg.py) is
+the other implementation of the same `Store` protocol; `store.kind` chooses.
 """
 
 import json
@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,9 @@ import numpy.typing as npt
 from .errors import UserError
 from .paths import Paths
 from .records import Chunk, Hit, ParsedDocument
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 Vectors = npt.NDArray[np.float32]
 
@@ -59,7 +62,18 @@ NO_EMBEDDER = "no embedder (BM25 only)"
 
 
 class Store(Protocol):
-    """What retrieval and ingest need from an index, whichever database holds it."""
+    """What retrieval and ingest need from an index, whichever database holds it.
+
+    A search's `source_prefix` keeps only chunks of files whose path (relative to the corpus)
+    starts with it, such as "api/" or "guide/prompts.md"; empty keeps everything.
+    """
+
+    # Where the index is, for messages: a folder, or a database without its password.
+    location: str
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *_: object) -> None: ...
 
     def file_hashes(self) -> dict[str, str]: ...
 
@@ -75,11 +89,13 @@ class Store(Protocol):
 
     def delete(self, sources: Iterable[str]) -> list[str]: ...
 
-    def lexical_search(self, query: str, k: int) -> list[Hit]: ...
+    def lexical_search(self, query: str, k: int, source_prefix: str = "") -> list[Hit]: ...
 
-    def dense_search(self, vector: Vectors, k: int) -> list[Hit]: ...
+    def dense_search(self, vector: Vectors, k: int, source_prefix: str = "") -> list[Hit]: ...
 
     def chunks(self, ids: Sequence[str]) -> list[Chunk]: ...
+
+    def all_chunks(self) -> list[Chunk]: ...
 
     def count(self) -> int: ...
 
@@ -123,9 +139,15 @@ def context_text(title: str, heading_path: Sequence[str], text: str) -> str:
     return f"{context}\n{text}"
 
 
-def open_store(paths: Paths) -> "EmbeddedStore":
-    """The project's index in data/index (created empty when missing)."""
-    return EmbeddedStore(paths.index_dir)
+def open_store(settings: "Settings", paths: Paths | None = None) -> Store:
+    """The index that `store.kind` names: data/index (created empty when missing), or the
+    PostgreSQL database at `store.database_url` (its schema brought up to date)."""
+    if settings.store.kind == "postgres":
+        # Imported here: psycopg is needed only by projects that use PostgreSQL.
+        from .store_pg import PgVectorStore
+
+        return PgVectorStore(settings.store)
+    return EmbeddedStore((paths or settings.paths).index_dir)
 
 
 def mismatch_message(index_dir: Path, built_with: str | None, requested: str | None) -> str:
@@ -142,6 +164,7 @@ class EmbeddedStore:
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
+        self.location = str(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = index_dir / "store.sqlite"
         self.vectors_path = index_dir / "vectors.npy"
@@ -451,7 +474,20 @@ class EmbeddedStore:
             Hit(by_row[row], float(score), stage) for row, score in zip(rows, scores, strict=True)
         ]
 
-    def dense_search(self, vector: Vectors, k: int) -> list[Hit]:
+    def rows_under(self, source_prefix: str, rows: Sequence[int]) -> npt.NDArray[np.bool_] | None:
+        """Which of these rows belong to files under the prefix; None: no filter, all of them."""
+        if not source_prefix:
+            return None
+        wanted = {
+            row
+            for (row,) in self.db.execute(
+                "SELECT row FROM chunks WHERE substr(source, 1, ?) = ?",
+                (len(source_prefix), source_prefix),
+            )
+        }
+        return np.array([row in wanted for row in rows], dtype=bool)
+
+    def dense_search(self, vector: Vectors, k: int, source_prefix: str = "") -> list[Hit]:
         """The k chunks most similar to an L2-normalised query vector (cosine, exact)."""
         matrix = self.vectors
         if matrix is None:
@@ -467,16 +503,23 @@ class EmbeddedStore:
         # einsum runs in this thread; BLAS's threads fight over a busy CPU. Measured at 100k x 384
         # on 2 busy cores: p50 25 ms against 58 ms for `matrix @ query` (44 ms with one thread).
         scores = np.einsum("ij,j->i", matrix, query)
-        top = top_k(scores, k)
+        keep = self.rows_under(source_prefix, self.rows)
+        if keep is not None:
+            # Exact search filters exactly: every matching chunk competes, the rest never rank.
+            scores = np.where(keep, scores, -np.inf).astype(np.float32)
+        top = [index for index in top_k(scores, k) if np.isfinite(scores[index])]
         return self.hits([self.rows[index] for index in top], scores[top].tolist(), "dense")
 
-    def lexical_search(self, query: str, k: int) -> list[Hit]:
+    def lexical_search(self, query: str, k: int, source_prefix: str = "") -> list[Hit]:
         """The k chunks with the best BM25 score that share at least one word with the query."""
         retriever, rows = self.lexical_index()
         tokens = [token for token in tokenize(query) if token in retriever.vocab_dict]
         if not tokens or not rows:
             return []
         scores = np.asarray(retriever.get_scores(tokens), dtype=np.float32)
+        keep = self.rows_under(source_prefix, rows)
+        if keep is not None:
+            scores = np.where(keep, scores, 0.0).astype(np.float32)
         top = [index for index in top_k(scores, k) if scores[index] > 0]
         return self.hits([rows[index] for index in top], scores[top].tolist(), "bm25")
 
