@@ -6,15 +6,22 @@ run while the models train, and logs what `train` sends it once they are done. T
 for it before returning, so the run is complete, or its error reported, when `train` ends.
 """
 
+from __future__ import annotations
+
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, TYPE_CHECKING, Any, Self
 
 from .errors import UserError
-from .settings import ProjectSettings
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    # Only a type here: the child never loads pydantic for it.
+    from .settings import ProjectSettings
 
 
 class TrackingError(UserError):
@@ -31,6 +38,9 @@ class BackgroundRun:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            # The child ends without running exit hooks (see the end of this file), and
+            # MLflow's usage telemetry uploads from one: it is off rather than cut short.
+            env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
         )
         self._run_id: str | None = None
         self._send(
@@ -160,3 +170,8 @@ if __name__ == "__main__":
     protocol = sys.stdout
     sys.stdout = sys.stderr
     serve(sys.stdin, protocol)
+    # The run is ended and its store written: skip the interpreter's teardown (and exit
+    # hooks), a second of freeing MLflow's, SQLAlchemy's and pandas' modules that `train`
+    # would otherwise wait for.
+    sys.stderr.flush()
+    os._exit(0)
