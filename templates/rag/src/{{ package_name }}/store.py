@@ -150,16 +150,45 @@ def open_store(settings: "Settings", paths: Paths | None = None) -> Store:
     return EmbeddedStore((paths or settings.paths).index_dir)
 
 
-def mismatch_message(index_dir: Path, built_with: str | None, requested: str | None) -> str:
+def mismatch_message(location: Path | str, built_with: str | None, requested: str | None) -> str:
     return (
-        f"the index in {index_dir} was built with {built_with or NO_EMBEDDER}, but this run "
+        f"the index in {location} was built with {built_with or NO_EMBEDDER}, but this run "
         f"uses {requested or NO_EMBEDDER}: vectors of different models cannot be compared. "
         "Re-ingest with `ingest --rebuild` to rebuild the index with this one, or set "
         "embeddings.model back."
     )
 
 
-class EmbeddedStore:
+class IndexMetadata:
+    """What both stores keep in their `meta` key-value table, on top of `meta`/`set_meta`:
+    the embedder the vectors came from, and the settings ingest used."""
+
+    location: str
+
+    def meta(self, key: str) -> str | None:
+        raise NotImplementedError
+
+    def set_meta(self, key: str, value: str) -> None:
+        raise NotImplementedError
+
+    def embedder_name(self) -> str | None:
+        """The embedding model the vectors came from; None when the index holds no vectors."""
+        return self.meta("embedder") or None
+
+    def check_embedder(self, name: str | None) -> None:
+        """Searching with another embedder than the index's gives meaningless scores: refuse."""
+        if self.embedder_name() != name:
+            raise UserError(mismatch_message(self.location, self.embedder_name(), name))
+
+    def setting(self, key: str) -> str | None:
+        """A value ingest keeps with the index, such as the chunking it used."""
+        return self.meta(f"setting.{key}")
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.set_meta(f"setting.{key}", value)
+
+
+class EmbeddedStore(IndexMetadata):
     """SQLite + a float32 matrix on disk; exact cosine search and BM25 in memory."""
 
     def __init__(self, index_dir: Path) -> None:
@@ -235,10 +264,6 @@ class EmbeddedStore:
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def embedder_name(self) -> str | None:
-        """The embedding model the vectors came from; None when the index holds no vectors."""
-        return self.meta("embedder") or None
-
     def use_embedder(self, name: str | None, dim: int) -> None:
         """Record the embedder of the coming writes; a different one than before is an error."""
         if self.count() and self.embedder_name() != name:
@@ -247,18 +272,6 @@ class EmbeddedStore:
         self.set_meta("dim", str(dim if name else 0))
         if name and self.matrix is None:
             self.matrix = np.zeros((len(self.rows), dim), dtype=np.float32)
-
-    def check_embedder(self, name: str | None) -> None:
-        """Searching with another embedder than the index's gives meaningless scores: refuse."""
-        if self.embedder_name() != name:
-            raise UserError(mismatch_message(self.index_dir, self.embedder_name(), name))
-
-    def setting(self, key: str) -> str | None:
-        """A value ingest keeps with the index, such as the chunking it used."""
-        return self.meta(f"setting.{key}")
-
-    def set_setting(self, key: str, value: str) -> None:
-        self.set_meta(f"setting.{key}", value)
 
     def count(self) -> int:
         return len(self.rows)

@@ -21,7 +21,13 @@ from psycopg.conninfo import conninfo_to_dict
 
 from .errors import UserError
 from .records import Chunk, Hit, ParsedDocument
-from .store import NO_EMBEDDER, Vectors, indexed_text, tokenize
+from .store import (
+    IndexMetadata,
+    Vectors,
+    indexed_text,
+    mismatch_message,
+    tokenize,
+)
 
 if TYPE_CHECKING:
     from .config import StoreConfig
@@ -142,16 +148,7 @@ def migration_files(folder: Traversable) -> dict[int, Traversable]:
     return files
 
 
-def mismatch_message(where: str, built_with: str | None, requested: str | None) -> str:
-    return (
-        f"the index in {where} was built with {built_with or NO_EMBEDDER}, but this run uses "
-        f"{requested or NO_EMBEDDER}: vectors of different models cannot be compared. "
-        "Re-ingest with `ingest --rebuild` to rebuild the index with this one, or set "
-        "embeddings.model back."
-    )
-
-
-class PgVectorStore:
+class PgVectorStore(IndexMetadata):
     """Chunks in PostgreSQL; dense search through an HNSW index, lexical through tsvector.
 
     Writes are one transaction, committed by `save()` as the embedded store's are; `close()`
@@ -222,9 +219,6 @@ class PgVectorStore:
             (key, value),
         )
 
-    def embedder_name(self) -> str | None:
-        return self.meta("embedder") or None
-
     def use_embedder(self, name: str | None, dim: int) -> None:
         """Record the embedder of the coming writes and give the vector column its dimension."""
         if self.count() and self.embedder_name() != name:
@@ -239,16 +233,6 @@ class PgVectorStore:
                     sql.Literal(dim)
                 )
             )
-
-    def check_embedder(self, name: str | None) -> None:
-        if self.embedder_name() != name:
-            raise UserError(mismatch_message(self.location, self.embedder_name(), name))
-
-    def setting(self, key: str) -> str | None:
-        return self.meta(f"setting.{key}")
-
-    def set_setting(self, key: str, value: str) -> None:
-        self.set_meta(f"setting.{key}", value)
 
     def count(self) -> int:
         row = self.db.execute("SELECT count(*) FROM chunks").fetchone()
