@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
@@ -312,6 +313,39 @@ def split(  # noqa: PLR0913 (what loading found travels with the rows)
         labels=loaded.labels,
         replaced=loaded.replaced,
         rules=loaded.rules,
+    )
+
+
+class DataSettings(Protocol):
+    """What loading and splitting read of a project's data settings (its DataConfig)."""
+
+    @property
+    def min_rows(self) -> int: ...
+
+    @property
+    def holdout_fraction(self) -> float: ...
+
+    @property
+    def missing_rules(self) -> Mapping[str, ColumnRule] | None: ...
+
+
+def load_and_split(
+    csv: Path | None,
+    target: str,
+    config: DataSettings,
+    seed: int,
+    positive_label: str | None = None,
+) -> tuple[Loaded, Split]:
+    """Read, clean and validate the data (a user's CSV, or the bundled sample), then split it.
+
+    The split carries what loading found (labels, rules, replaced values) to every later stage.
+    """
+    loaded = load_checked(
+        csv, target, config.min_rows, positive_label=positive_label, rules=config.missing_rules
+    )
+    source = str(csv) if csv else SAMPLE_SOURCE
+    return loaded, split(
+        loaded.frame, target, config.holdout_fraction, seed, source=source, loaded=loaded
     )
 
 

@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 from . import data as data_module
 from .config import Settings
 from .cross_validation import cv_metrics, features_and_target, out_of_fold, summarise_folds
-from .data import Split, fingerprint
+from .data import Split
 from .features import FeatureSchema, align, build_preprocessor, infer_schema
 from .metrics import best_f1_threshold, score
 from .model_store import REFERENCE_CSV
@@ -38,16 +38,7 @@ def load_and_split(settings: Settings, csv: Path | None, target: str | None) -> 
     model, and the service applies them to every request, so training and serving agree.
     """
     config = settings.data
-    target = target or config.target
-    loaded = data_module.load_checked(csv, target, config.min_rows, rules=config.missing_rules)
-    split = data_module.split(
-        loaded.frame,
-        target,
-        config.holdout_fraction,
-        settings.seed,
-        source=str(csv) if csv else data_module.SAMPLE_SOURCE,
-        loaded=loaded,
-    )
+    _, split = data_module.load_and_split(csv, target or config.target, config, settings.seed)
     data_module.save_split(split, settings.paths.data_dir)
     return split
 
@@ -69,23 +60,15 @@ def train(data: Split, settings: Settings) -> TrainingResult:
     probability, fold_scores = out_of_fold(pipeline, features, target, folds)
     # The threshold comes from out-of-fold predictions, never from rows the model was fitted on.
     threshold = best_f1_threshold(target, probability)
-    metadata = ModelMetadata(
+    metadata = ModelMetadata.for_data(
+        data,
         model_name=MODEL_NAME,
-        target=data.target,
         threshold=threshold,
         feature_schema=schema,
         cv_metrics=cv_metrics(summarise_folds({MODEL_NAME: fold_scores})),
         oof_metrics=score(target, probability, threshold),
         # A logistic regression is fitted on log loss, so its probabilities need no recalibration.
         calibration="none",
-        training_rows=len(data.train),
-        training_data_sha256=fingerprint(data.train),
-        source=data.source,
-        negative_label=data.labels.negative,
-        positive_label=data.labels.positive,
-        # The request frame gets the same rules before it reaches the model.
-        missing_rules=data.rules,
-        replaced=data.replaced,
     )
     return TrainingResult(model=pipeline.fit(features, target), metadata=metadata)
 

@@ -52,20 +52,8 @@ def run_data(
 
     config = settings.data
     target = target or config.target
-    loaded = data.load_checked(
-        csv,
-        target,
-        config.min_rows,
-        positive_label=positive_label or config.positive_label,
-        rules=config.missing_rules,
-    )
-    split = data.split(
-        loaded.frame,
-        target,
-        config.holdout_fraction,
-        settings.seed,
-        source=str(csv) if csv else data.SAMPLE_SOURCE,
-        loaded=loaded,
+    loaded, split = data.load_and_split(
+        csv, target, config, settings.seed, positive_label or config.positive_label
     )
     findings = screening.screen(split.train, target, config, settings.seed)
     left_out = screening.dropped(findings)

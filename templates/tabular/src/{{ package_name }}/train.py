@@ -16,7 +16,7 @@ from . import tables
 from .background_run import BackgroundRun
 from .config import ModelName, Settings
 from .cross_validation import cv_metrics, features_and_target, out_of_fold, summarise_folds
-from .data import Split, fingerprint
+from .data import Split
 from .features import FeatureSchema, infer_schema
 from .metrics import METRICS, best_f1_threshold, score
 from .models import build_basket, build_pipeline
@@ -100,22 +100,14 @@ def train(data: Split, settings: Settings) -> TrainingResult:
         progress.update(task, description="Fitting the final model")
         calibrated.fit(features, target)
 
-    metadata = ModelMetadata(
+    metadata = ModelMetadata.for_data(
+        data,
         model_name=best,
-        target=data.target,
         threshold=threshold,
         feature_schema=schema,
         cv_metrics=cv_metrics(cv_table),
         oof_metrics=score(target, oof_probability, threshold),
         calibration=config.calibration,
-        training_rows=len(data.train),
-        training_data_sha256=fingerprint(data.train),
-        source=data.source,
-        negative_label=data.labels.negative,
-        positive_label=data.labels.positive,
-        missing_rules=data.rules,
-        replaced=data.replaced,
-        column_findings=data.findings,
     )
     return TrainingResult(model=calibrated, metadata=metadata, cv_table=cv_table)
 
