@@ -51,21 +51,8 @@ def median_of(repeats: int, action: Callable[[], object]) -> float:
     return median(timed(action) for _ in range(repeats))
 
 
-def user_env() -> dict[str, str]:
-    """The environment a project runs in on its user's machine: Python caches compiled modules.
-
-    Container images and some CI machines (this project's included) set PYTHONDONTWRITEBYTECODE,
-    so every process compiles each module it imports from source again: seconds per command for
-    a project importing MLflow, scikit-learn or torch, which no user pays from the second run on.
-    Timing with it set would measure the machine's setting rather than the project.
-    """
-    env = clean_env()
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
-
-
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-    completed = process.run(command, cwd=cwd, env=env or user_env(), output="separate")
+    completed = process.run(command, cwd=cwd, env=env or clean_env(), output="separate")
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed in {cwd}:\n{completed.stdout[-3000:]}")
 
@@ -115,7 +102,7 @@ def nox(project: Path, *args: str, env: dict[str, str] | None = None) -> None:
 
 def bench_tabular(workdir: Path) -> list[Row]:
     project = render(default_variant("tabular"), workdir / "tabular")
-    cold_env = {**user_env(), "UV_CACHE_DIR": str(workdir / "empty-uv-cache")}
+    cold_env = {**clean_env(), "UV_CACHE_DIR": str(workdir / "empty-uv-cache")}
     cold = timed(lambda: nox(project, "-s", "demo", env=cold_env))
     warm = median_of(3, lambda: nox(project, "-s", "demo", "--reuse-existing-virtualenvs"))
     fresh_envs = timed(lambda: nox(project, "-s", "demo"))
@@ -193,7 +180,7 @@ def bench_deep_learning(workdir: Path) -> list[Row]:
     """
     variant = default_variant("deep-learning")
     project = render(variant, workdir / "deep-learning")
-    cold_env = {**user_env(), "UV_CACHE_DIR": str(workdir / "empty-uv-cache")}
+    cold_env = {**clean_env(), "UV_CACHE_DIR": str(workdir / "empty-uv-cache")}
     cold = timed(lambda: nox(project, "-s", "demo", env=cold_env))
     warm = median_of(2, lambda: nox(project, "-s", "demo", "--reuse-existing-virtualenvs"))
     fresh_envs = timed(lambda: nox(project, "-s", "demo"))

@@ -19,6 +19,11 @@ _LEAKY_VARIABLES = (
     "UV_PROJECT_ENVIRONMENT",
     # nox points uv at its session's interpreter; a project locks and syncs with its own Python.
     "UV_PYTHON",
+    # Container images and some CI machines (this project's included) set it, so every process
+    # compiles each module it imports from source again: seconds per command for a project that
+    # imports MLflow, scikit-learn or torch. A user's Python caches the compiled modules, and the
+    # checks and benchmarks run the project as its user does.
+    "PYTHONDONTWRITEBYTECODE",
 )
 
 
