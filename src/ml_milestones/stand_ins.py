@@ -259,41 +259,8 @@ def build_prometheus_stand_in(podman: Podman, name: str, version: str, log: Log)
         )
 
 
-# The official postgres image's start-up, reduced to what a compose stack uses: on first start,
-# a cluster owned by POSTGRES_USER (a superuser) with POSTGRES_PASSWORD and the database
-# POSTGRES_DB, password authentication from other hosts, listening on every address; PGDATA
-# under the volume at /var/lib/postgresql, as the official images do from PostgreSQL 18 on.
-# Unlike the official script it runs no /docker-entrypoint-initdb.d scripts.
-PGVECTOR_ENTRYPOINT = r"""#!/bin/sh
-set -eu
-if [ "$(id -u)" = 0 ]; then
-    mkdir -p "$PGDATA"
-    chown -R postgres:postgres /var/lib/postgresql
-    chmod 700 "$PGDATA"
-    # PostgreSQL refuses to run as root.
-    exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
-fi
-if [ "${1:-}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
-    : "${POSTGRES_PASSWORD:?is required, as by the official image: set it in the compose file}"
-    user="${POSTGRES_USER:-postgres}"
-    database="${POSTGRES_DB:-$user}"
-    password_file="$(mktemp)"
-    printf '%s\n' "$POSTGRES_PASSWORD" > "$password_file"
-    initdb --username="$user" --pwfile="$password_file" --auth-local=trust \
-        --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >/dev/null
-    rm -f "$password_file"
-    echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
-    echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
-    if [ "$database" != postgres ]; then
-        # Socket only while the database is created: no client sees a half-made server.
-        pg_ctl --silent --wait --options="-c listen_addresses=''" start
-        createdb --username="$user" "$database"
-        pg_ctl --silent --wait --mode=fast stop
-    fi
-    echo "initialised $PGDATA: user $user, database $database"
-fi
-exec "$@"
-"""
+# The official postgres image's start-up, reduced to what a compose stack needs.
+PGVECTOR_ENTRYPOINT = Path(__file__).with_name("stand_in_files") / "pgvector-entrypoint.sh"
 
 
 def build_pgvector_stand_in(podman: Podman, name: str, version: str, log: Log) -> None:
@@ -313,7 +280,7 @@ def build_pgvector_stand_in(podman: Podman, name: str, version: str, log: Log) -
     with tempfile.TemporaryDirectory(dir=cache_dir(), prefix="pgvector-") as scratch:
         context = Path(scratch)
         shutil.copy2(uv.find_uv_bin(), context / "uv")
-        (context / "docker-entrypoint.sh").write_text(PGVECTOR_ENTRYPOINT)
+        shutil.copyfile(PGVECTOR_ENTRYPOINT, context / "docker-entrypoint.sh")
         (context / "docker-entrypoint.sh").chmod(0o755)
         (context / "Containerfile").write_text(
             f"FROM {python}\n"
@@ -368,6 +335,11 @@ _STAND_INS: dict[re.Pattern[str], Callable[[Podman, str, str, Log], None]] = {
     _PROMETHEUS_IMAGE: build_prometheus_stand_in,
     _PGVECTOR_IMAGE: build_pgvector_stand_in,
 }
+
+
+def has_stand_in(image: str) -> bool:
+    """Whether `image` can be built locally when it cannot be pulled."""
+    return any(pattern.match(qualified(image)) for pattern in _STAND_INS)
 
 
 @contextmanager
