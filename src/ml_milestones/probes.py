@@ -16,6 +16,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from .podman import ContainerError, Log, Podman
@@ -219,7 +220,7 @@ RAG_QUESTION = "How can my tool ask the user for their name when they did not pa
 
 def check_cited_answer(answer: Any, sources: set[str] | None = None) -> list[str]:
     """A POST /v1/ask answer that answers, and cites only passages it retrieved (and, given
-    `sources`, only passages from those documents); returns the cited documents."""
+    `sources`, only passages of documents with those file names); returns the cited documents."""
     if not isinstance(answer, dict) or not isinstance(answer.get("sources"), list):
         raise ContainerError(f"POST /v1/ask: expected JSON with `sources`: {answer!r}")
     if answer.get("abstained") or not answer.get("citations"):
@@ -234,7 +235,10 @@ def check_cited_answer(answer: Any, sources: set[str] | None = None) -> list[str
             f"{sorted(retrieved)}: {answer!r}"
         )
     cited = sorted({retrieved[citation] for citation in answer["citations"]})
-    unknown = [name for name in cited if sources is not None and name not in sources]
+    # By file name: the index may keep uploaded documents in a folder of their own.
+    unknown = [
+        name for name in cited if sources is not None and PurePosixPath(name).name not in sources
+    ]
     if unknown:
         raise ContainerError(f"POST /v1/ask cites documents never ingested: {unknown}")
     return cited

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from pathlib import PurePosixPath
 
 from .compose_stack import COMPOSE_FILE, Stack, project_package, project_script
 from .podman import ContainerError
@@ -126,7 +127,8 @@ def probe_prometheus(stack: Stack, timeout: float = PROMETHEUS_TIMEOUT_S) -> Non
 
 def probe_rag_stack(stack: Stack) -> None:
     """The API indexes the bundled documents uploaded with the token into PostgreSQL, then
-    answers a question citing passages it retrieved from them; MLflow, when on, is reachable."""
+    answers a question citing passages it retrieved from them; a run logged from its container
+    reaches MLflow (the `tracking` profile)."""
     api = f"http://127.0.0.1:{stack.env['API_PORT']}"
     package = project_package(stack.project)
     corpus = stack.project / "src" / package / "sample_data" / "corpus"
@@ -143,34 +145,27 @@ def probe_rag_stack(stack: Stack) -> None:
     if status != 200 or not isinstance(answer, dict):
         raise ContainerError(f"POST /v1/ingest of {len(files)} files: {status} {answer!r}")
     names = {name for name, _ in files}
-    # The image indexed the same files when it was built, but into its own embedded store:
-    # whether the database is new or the app filled it at start, every file is now in it.
+    # The index may name an upload by more than its file name (a folder for uploads): what
+    # counts is that each uploaded file is one of its documents, whatever else it also holds.
+    documents = answer.get("documents") or []
     counted = sum(answer.get(key, 0) for key in ("added", "updated", "unchanged"))
-    if counted != len(files) or set(answer.get("documents", [])) != names:
+    if counted != len(files) or {PurePosixPath(name).name for name in documents} != names:
         raise ContainerError(
             f"POST /v1/ingest of {len(files)} files indexed other ones: {answer!r}"
         )
     stack.log(
-        f"POST /v1/ingest: {len(files)} files, {answer['chunks']} chunks "
-        f"(added {answer.get('added')}, unchanged {answer.get('unchanged')})"
+        f"POST /v1/ingest: {len(files)} files (added {answer.get('added')}, unchanged "
+        f"{answer.get('unchanged')}); the index holds {answer.get('chunks')} chunks"
     )
-    # The chunks are in PostgreSQL, not in the embedded index the image was built with.
-    user = stack.services["db"]["environment"]["POSTGRES_USER"]
-    rows = stack.exec(
-        "db",
-        "psql",
-        "--username",
-        user,
-        "--dbname",
-        user,
-        "--tuples-only",
-        "--no-align",
-        "--command",
-        "SELECT count(DISTINCT source) FROM chunks",
-    ).strip()
-    if rows != str(len(files)):
-        raise ContainerError(f"PostgreSQL holds chunks of {rows} documents, not {len(files)}")
-    stack.log(f"PostgreSQL: chunks of {rows} documents in the stack's database")
+    # In PostgreSQL, not in the embedded index the image was built with.
+    in_database = set(sql(stack, "SELECT source FROM documents").splitlines())
+    missing = sorted(set(documents) - in_database)
+    chunks = int(sql(stack, "SELECT count(*) FROM chunks"))
+    if missing or not chunks:
+        raise ContainerError(
+            f"PostgreSQL holds {chunks} chunks and lacks the uploaded documents {missing}"
+        )
+    stack.log(f"PostgreSQL: {len(in_database)} documents, {chunks} chunks in the stack's database")
     wait_ready(api, lambda: stack.logs("api"))
     answer = expect_200(
         api, "POST", "/v1/ask", stack.log, lambda: stack.logs("api"), {"question": RAG_QUESTION}
@@ -178,15 +173,44 @@ def probe_rag_stack(stack: Stack) -> None:
     cited = check_cited_answer(answer, names)
     stack.log(f"POST /v1/ask cites {', '.join(cited)}, each among the retrieved sources")
     if "mlflow" in stack.services:
-        # What `docker compose exec api ... eval` with MLFLOW_TRACKING_URI=http://mlflow:5000
-        # needs: the server's name resolves from the API's container and the server answers.
-        stack.exec(
-            "api",
-            "python",
-            "-c",
-            "import urllib.request; urllib.request.urlopen('http://mlflow:5000/health', timeout=5)",
-        )
-        stack.log("MLflow /health: 200 from the api container, by service name")
+        probe_tracking_from_api(stack)
+
+
+# A run logged from the API's container, with the MLflow client its image installs, the way
+# `docker compose exec api <script> eval` logs to MLFLOW_TRACKING_URI=http://mlflow:5000.
+LOG_A_RUN = """
+import mlflow
+mlflow.set_tracking_uri("http://mlflow:5000")
+mlflow.set_experiment("stack-probe")
+with mlflow.start_run() as run:
+    mlflow.log_metric("answered", 1.0)
+print(run.info.run_id)
+"""
+
+
+def sql(stack: Stack, query: str) -> str:
+    """One query's rows, unaligned, run by psql in the db service as the database's owner."""
+    owner = stack.services["db"]["environment"]["POSTGRES_USER"]
+    return stack.exec(
+        "db", "psql", "--username", owner, "--dbname", owner, "--tuples-only", "--no-align",
+        "--command", query,
+    ).strip()  # fmt: skip
+
+
+def probe_tracking_from_api(stack: Stack) -> None:
+    """The API's container reaches MLflow by service name and a run it logs lands there."""
+    run_id = stack.exec("api", "python", "-c", LOG_A_RUN).split()[-1]
+    tracking = f"http://127.0.0.1:{stack.env['MLFLOW_PORT']}"
+    status, answer = http_json("GET", f"{tracking}/api/2.0/mlflow/runs/get?run_id={run_id}")
+    run = answer.get("run", {}) if isinstance(answer, dict) else {}
+    metrics = {item["key"]: item["value"] for item in run.get("data", {}).get("metrics", [])}
+    if (
+        status != 200
+        or run.get("info", {}).get("status") != "FINISHED"
+        or metrics != {"answered": 1.0}
+    ):
+        raise ContainerError(f"the run logged from the api container is not on MLflow: {answer!r}")
+    stack.log(f"MLflow: run {run_id[:8]} logged from the api container, by service name")
 
 
 STACK_PROBES: dict[str, Callable[[Stack], None]] = {
