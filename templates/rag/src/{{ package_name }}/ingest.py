@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 # Bump when parsing or chunking changes what a file becomes: the next ingest redoes every file.
 PIPELINE_VERSION = "1"
 STAGES = ("parse", "chunk", "embed", "index")
+# The names of uploaded documents in the index: uploads/<file name>.
+UPLOADS_PREFIX = "uploads/"
 
 
 @dataclass
@@ -100,6 +102,11 @@ def ingest(
     config = settings.ingest
     summary = IngestSummary(str(corpus), embedder.name if embedder else None)
     files = discover(corpus, config.extensions, summary)
+    if paths.uploads_dir.is_dir():
+        # Documents sent to the API's /v1/ingest join every corpus, under uploads/.
+        uploaded = discover(paths.uploads_dir, config.extensions, summary, prefix=UPLOADS_PREFIX)
+        files |= {source: path for source, path in uploaded.items() if source not in files}
+        summary.files = len(files)
     if not files and not summary.skipped:
         raise UserError(f"{corpus} holds no documents: add .md, .txt, .html or .pdf files.")
     with open_store(settings, paths) as store:
@@ -127,8 +134,13 @@ def ingest(
     return summary
 
 
-def discover(corpus: Path, extensions: Sequence[str], summary: IngestSummary) -> dict[str, Path]:
-    """source -> path of every file to consider, sorted, so the first of two duplicates wins."""
+def discover(
+    corpus: Path, extensions: Sequence[str], summary: IngestSummary, prefix: str = ""
+) -> dict[str, Path]:
+    """source -> path of every file to consider, sorted, so the first of two duplicates wins.
+
+    A source is the path relative to `corpus`, after `prefix`.
+    """
     suffixes = {suffix.lower() for suffix in extensions}
     files: dict[str, Path] = {}
     for path in sorted(corpus.rglob("*")):
@@ -136,7 +148,7 @@ def discover(corpus: Path, extensions: Sequence[str], summary: IngestSummary) ->
         # Hidden files and folders (.git, .DS_Store) are no one's documents.
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
             continue
-        source = relative.as_posix()
+        source = prefix + relative.as_posix()
         if path.suffix.lower() not in suffixes:
             summary.skip(
                 source,
