@@ -58,7 +58,7 @@ def create_app(
     api = api or load_server_settings()
     settings = settings or load_settings(root=api.project_root)
     logs.configure(api.log_level)
-    state = IndexState(settings=settings, api=api, embedder=embedder)
+    state = IndexState(settings=settings, embedder=embedder)
     app = FastAPI(
         title=PROJECT_NAME,
         version=__version__,

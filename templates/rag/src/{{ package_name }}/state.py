@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from . import pipeline, uploads
 from .answer import Generator, load_generator
-from .config import ApiSettings, Settings
+from .config import Settings
 from .ingest import ingest
 from .retrieve import Retrieval, Retriever
 from .store import Store, open_store
@@ -53,7 +53,6 @@ class IndexState:
     """Read by every route; the lifespan loads the index, and says why when it cannot."""
 
     settings: Settings
-    api: ApiSettings
     embedder: "Embedder | None" = None
     telemetry: Telemetry = field(default_factory=Telemetry)
     ready: bool = False
@@ -144,7 +143,7 @@ class IndexState:
         # No progress bars: the server's output is JSON log lines.
         quiet = pipeline.with_values(self.settings, ingest={"progress": False})
         try:
-            summary = ingest(quiet, paths, self.embedder)
+            summary = ingest(quiet, paths, self.embedder, uploads_only=True)
         except BaseException:
             uploads.restore(previous)
             raise
