@@ -107,6 +107,8 @@ class Store(Protocol):
 
     def setting(self, key: str) -> str | None: ...
 
+    def generation(self) -> str | None: ...
+
     def set_setting(self, key: str, value: str) -> None: ...
 
     def clear(self) -> None: ...
@@ -179,6 +181,10 @@ class IndexMetadata:
         """Searching with another embedder than the index's gives meaningless scores: refuse."""
         if self.embedder_name() != name:
             raise UserError(mismatch_message(self.location, self.embedder_name(), name))
+
+    def generation(self) -> str | None:
+        """A counter `save()` moves on when it wrote: a server reopens the index when it moved."""
+        return self.meta("generation")
 
     def setting(self, key: str) -> str | None:
         """A value ingest keeps with the index, such as the chunking it used."""

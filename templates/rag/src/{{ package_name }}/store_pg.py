@@ -194,6 +194,8 @@ class PgVectorStore(IndexMetadata):
                     sql.Literal(self.config.hnsw_ef_construction),
                 )
             )
+        # A serving API reopens the index when this changes, as with the embedded store.
+        self.set_meta("generation", str(int(self.meta("generation") or 0) + 1))
         self.db.commit()
 
     def has_hnsw_index(self) -> bool:
