@@ -134,6 +134,13 @@ def probe_rag_stack(stack: Stack) -> None:
     corpus = stack.project / "src" / package / "sample_data" / "corpus"
     files = [(path.name, path.read_bytes()) for path in sorted(corpus.iterdir()) if path.is_file()]
     body, content_type = multipart_body("files", files)
+    # Not ready on an empty database: the API is on PostgreSQL, not on the index in its image.
+    status, answer = http_json("GET", f"{api}/readyz")
+    if status != 503:
+        raise ContainerError(
+            f"GET /readyz before any upload: expected 503, got {status} {answer!r}"
+        )
+    stack.log(f"GET /readyz: 503 on the empty database ({answer!r})")
     # Without the token the route refuses (401); a 404 would mean the token never reached it.
     status, answer = http_request("POST", f"{api}/v1/ingest", body, {"Content-Type": content_type})
     if status != 401:
