@@ -169,12 +169,14 @@ def hostile_bodies(
 
 @dataclass
 class Tally:
-    """Status codes seen across the examples, for the summary printed at the end."""
+    """Status codes and paths seen across the examples, for the summary printed at the end."""
 
     statuses: dict[int, int] = field(default_factory=dict)
+    paths: dict[str, int] = field(default_factory=dict)
 
-    def add(self, status: int) -> None:
-        self.statuses[status] = self.statuses.get(status, 0) + 1
+    def add(self, path: str, status: int) -> None:
+        self.statuses[int(status)] = self.statuses.get(int(status), 0) + 1
+        self.paths[path] = self.paths.get(path, 0) + 1
 
     @property
     def total(self) -> int:
@@ -207,7 +209,7 @@ def assert_no_server_errors(
         cuts = sorted({cut % (len(body) + 1) for cut in splits} | {0, len(body)})
         chunks = [body[start:end] for start, end in itertools.pairwise(cuts)] or [b""]
         answer = asyncio.run(send_raw(app, path, content_type, chunks))
-        tally.add(answer.status)
+        tally.add(path, answer.status)
         assert 400 <= answer.status < 500, (
             answer.status,
             path,
@@ -219,7 +221,7 @@ def assert_no_server_errors(
         assert json.loads(answer.body)["detail"], answer.body
 
     post()
-    print(f"{tally.total} hostile bodies answered: {tally.statuses}")
+    print(f"{tally.total} hostile bodies answered: {tally.statuses}, by path {tally.paths}")
     assert tally.total >= examples
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert not [record for record in caplog.records if record.exc_info]

@@ -102,6 +102,7 @@ class IndexState:
             self.loaded = LoadedIndex(
                 store, retriever, generator, generation, documents, store.count()
             )
+            store.end_reads()
         except BaseException:
             store.close()
             raise
@@ -123,12 +124,16 @@ class IndexState:
 
     def search(self, query: str, k: int) -> Retrieval:
         """The k best passages for a query (in the index thread)."""
-        return self.current().retriever.search(query, k=k)
+        return self.retrieve_for_answer(query, k)[0]
 
     def retrieve_for_answer(self, question: str, k: int) -> tuple[Retrieval, Generator]:
         """The passages for a question and the generator that answers from them."""
-        loaded = self.current()
-        return loaded.retriever.search(question, k=k), loaded.generator
+        try:
+            loaded = self.current()
+            return loaded.retriever.search(question, k=k), loaded.generator
+        finally:
+            if self.loaded is not None:
+                self.loaded.store.end_reads()
 
     def ingest_uploads(self, files: list[uploads.Upload]) -> uploads.UploadOutcome:
         """Check, store and index uploaded files; on any failure the folder is put back."""
@@ -136,9 +141,11 @@ class IndexState:
             raise NotReadyError(f"Not ready: {self.problem}.")
         named = uploads.check(files, self.settings.ingest.max_file_bytes)
         paths = self.settings.paths
-        outcome, previous = uploads.store_files(
-            named, paths.uploads_dir, self.loaded.store.file_hashes()
-        )
+        store = self.loaded.store
+        indexed = store.file_hashes()
+        # The ingest writes through a connection of its own, which must not wait on this one.
+        store.end_reads()
+        outcome, previous = uploads.store_files(named, paths.uploads_dir, indexed)
         started = time.perf_counter()
         # No progress bars: the server's output is JSON log lines.
         quiet = pipeline.with_values(self.settings, ingest={"progress": False})
@@ -151,7 +158,7 @@ class IndexState:
         not_indexed = {row["source"] for row in outcome.skipped}
         outcome.added = [name for name in outcome.added if name not in not_indexed]
         outcome.updated = [name for name in outcome.updated if name not in not_indexed]
-        self.reload(self.loaded.store.generation())
+        self.reload(store.generation())
         logger.info(
             "Ingested %d uploaded files in %.0f ms",
             len(named),

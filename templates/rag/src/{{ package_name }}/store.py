@@ -115,6 +115,8 @@ class Store(Protocol):
 
     def save(self) -> None: ...
 
+    def end_reads(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -461,6 +463,9 @@ class EmbeddedStore(IndexMetadata):
         import bm25s
 
         return bm25s.BM25.load(str(folder)), rows
+
+    def end_reads(self) -> None:
+        """Nothing to end: a SQLite read holds no lock once it has returned its rows."""
 
     def close(self) -> None:
         self.db.close()

@@ -177,6 +177,11 @@ class PgVectorStore(IndexMetadata):
     def close(self) -> None:
         self.db.close()
 
+    def end_reads(self) -> None:
+        """End the transaction that reads opened: a connection kept open between searches (the
+        API's) must hold no lock, or a schema change by another connection waits on it."""
+        self.db.rollback()
+
     def save(self) -> None:
         """Build the HNSW index if the vectors have none yet, then commit everything."""
         if self.dimension() and not self.has_hnsw_index():
