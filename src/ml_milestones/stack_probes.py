@@ -134,13 +134,17 @@ def probe_rag_stack(stack: Stack) -> None:
     corpus = stack.project / "src" / package / "sample_data" / "corpus"
     files = [(path.name, path.read_bytes()) for path in sorted(corpus.iterdir()) if path.is_file()]
     body, content_type = multipart_body("files", files)
-    # Not ready on an empty database: the API is on PostgreSQL, not on the index in its image.
-    status, answer = http_json("GET", f"{api}/readyz")
-    if status != 503:
+    # The database starts empty, and so must the API's index: it is on PostgreSQL, not on the
+    # index its image was built with. Until an upload it has nothing to answer from.
+    status, ready = http_json("GET", f"{api}/readyz")
+    status_ask, answer = http_json("POST", f"{api}/v1/ask", {"question": RAG_QUESTION})
+    empty = isinstance(ready, dict) and ready.get("chunks") == 0
+    if status != 200 or not empty or status_ask != 503:
         raise ContainerError(
-            f"GET /readyz before any upload: expected 503, got {status} {answer!r}"
+            "before any upload, expected /readyz 200 with 0 chunks and /v1/ask 503: got "
+            f"{status} {ready!r} and {status_ask} {answer!r}"
         )
-    stack.log(f"GET /readyz: 503 on the empty database ({answer!r})")
+    stack.log(f"empty database: /readyz {ready!r}, /v1/ask 503")
     # Without the token the route refuses (401); a 404 would mean the token never reached it.
     status, answer = http_request("POST", f"{api}/v1/ingest", body, {"Content-Type": content_type})
     if status != 401:
