@@ -223,8 +223,8 @@ def bench_deep_learning(workdir: Path) -> list[Row]:
 def bench_rag(workdir: Path) -> list[Row]:
     """Demo and CI times, then the project's own benchmarks/retrieval_bench.py (ingest
     throughput, retrieval latency on the bundled corpus, the embedded store at 100k synthetic
-    chunks, pgvector HNSW against it at 10k and 100k) and the test-split quality the demo's
-    evaluation wrote."""
+    chunks, pgvector HNSW against it at 10k and 100k), benchmarks/load_bench.py (the API at
+    concurrency 8) and the test-split quality the demo's evaluation wrote."""
     project = render(default_variant("rag"), workdir / "rag")
     first = timed(lambda: nox(project, "-s", "demo"))
     warm = median_of(2, lambda: nox(project, "-s", "demo", "--reuse-existing-virtualenvs"))
@@ -295,7 +295,40 @@ def bench_rag(workdir: Path) -> list[Row]:
                 unit=" chunks/s",
             )
         )
+    rows += rag_load_rows(python, project, workdir / "load-bench.json")
     return rows + rag_quality_rows(project / "reports" / "metrics.json")
+
+
+def rag_load_rows(python: Path, project: Path, out: Path) -> list[Row]:
+    """The project's benchmarks/load_bench.py: /v1/search and /v1/ask (extractive) served by
+    gunicorn on a loopback port at concurrency 8, over the index the demo built."""
+    run([str(python), "benchmarks/load_bench.py", "--json", str(out)], project)
+    load = json.loads(out.read_text())
+    rows = []
+    for route in load["routes"]:
+        note = (
+            f"p50 {route['p50_ms']:.1f} ms, p95 {route['p95_ms']:.1f} ms; {route['requests']} "
+            f"requests, {route['errors']} errors, {load['workers']} worker"
+        )
+        rows.append(
+            Row(
+                f"rag API {route['route']} throughput at concurrency {load['concurrency']}",
+                route["requests_per_s"],
+                "report",
+                note,
+                unit=" req/s",
+            )
+        )
+        rows.append(
+            Row(
+                f"rag API {route['route']} p99 at concurrency {load['concurrency']}",
+                route["p99_ms"],
+                "report",
+                "extractive answers" if route["route"] == "/v1/ask" else "search only",
+                unit=" ms",
+            )
+        )
+    return rows
 
 
 HYBRID_TARGET = "hybrid ≥ max(BM25, dense) + 0.03"

@@ -81,10 +81,23 @@ REPORT_STUBS: dict[str, str] = {
     "src/{{ package_name }}/html_report.py.jinja": "src/html_report.py",
 }
 
+# The conventions of a served API: JSON error answers, the request middleware (request id, body
+# limit, one log line, metrics), JSON logs, gunicorn's settings, a loopback server for the tests,
+# and the raw-body fuzz machinery the tests of every route share.
+API_STUBS: dict[str, str] = {
+    "src/{{ package_name }}/http_errors.py.jinja": "src/http_errors.py",
+    "src/{{ package_name }}/middleware.py.jinja": "src/middleware.py",
+    "src/{{ package_name }}/logs.py.jinja": "src/logs.py",
+    "src/{{ package_name }}/server.py.jinja": "src/server.py",
+    "src/{{ package_name }}/gunicorn_conf.py.jinja": "src/gunicorn_conf.py",
+    "tests/raw_bodies.py.jinja": "tests/raw_bodies.py",
+}
+
 # Subset mappings and the project types that include them.
 SUBSET_STUBS: tuple[tuple[tuple[str, ...], dict[str, str]], ...] = (
     (("tabular", "service"), TABULAR_MODEL_STUBS),
     (("tabular", "deep-learning", "rag"), REPORT_STUBS),
+    (("service", "rag"), API_STUBS),
 )
 
 

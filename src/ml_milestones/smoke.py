@@ -2,7 +2,8 @@
 
 Used by tests/test_containers.py and `ml-milestones containers` (`nox -s containers`). Base
 images come from stand_ins.py, the probe from probes.py; projects that ship a compose.yaml are
-then brought up whole by compose_stack.py. Project images and containers are never kept.
+then brought up whole by compose_stack.py and probed by stack_probes.py. Project images and
+containers are never kept.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .podman import BUILD_TIMEOUT_S, ContainerError, Log, Podman
 from .probes import BEFORE_BUILD, Running, probe_for
 from .process import tail
 from .render import render
+from .stack_probes import stack_probe_for
 from .stand_ins import STAND_IN_PYTHON, base_images, ensure_base_image
 from .tools import clean_env, which
 from .torch_index import uses_local_torch, wheel_folders
@@ -172,7 +174,9 @@ def smoke_test(project_type: str, workdir: Path, log: Log = print) -> SmokeResul
         result.probe_seconds = time.perf_counter() - start
         if compose_stack.has_stack(project):
             start = time.perf_counter()
-            compose_stack.run_stack(project_type, project, tag, podman, log)
+            compose_stack.run_stack(
+                project_type, project, tag, podman, log, stack_probe_for(project_type)
+            )
             result.compose_seconds = time.perf_counter() - start
     finally:
         podman.run("rm", "--force", "--ignore", container, check=False)

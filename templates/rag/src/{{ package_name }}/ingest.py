@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 # Bump when parsing or chunking changes what a file becomes: the next ingest redoes every file.
 PIPELINE_VERSION = "1"
 STAGES = ("parse", "chunk", "embed", "index")
+# The names of uploaded documents in the index: uploads/<file name>.
+UPLOADS_PREFIX = "uploads/"
 
 
 @dataclass
@@ -89,17 +91,27 @@ def ingest(
     embedder: "Embedder | None",
     *,
     rebuild: bool = False,
+    uploads_only: bool = False,
 ) -> IngestSummary:
-    """Update the index in paths.index_dir from the files in paths.corpus_dir."""
+    """Update the index from the files in paths.corpus_dir and paths.uploads_dir.
+
+    `uploads_only` (the API's /v1/ingest) compares only the uploaded documents with the index:
+    the corpus's are left as the last full ingest made them.
+    """
     corpus = paths.corpus_dir
-    if not corpus.is_dir():
+    if not corpus.is_dir() and not uploads_only:
         raise UserError(
             f"corpus folder {corpus} does not exist: pass --corpus DIR or set ingest.corpus "
             "to a folder of .md, .txt, .html or .pdf files."
         )
     config = settings.ingest
     summary = IngestSummary(str(corpus), embedder.name if embedder else None)
-    files = discover(corpus, config.extensions, summary)
+    files = discover(corpus, config.extensions, summary) if corpus.is_dir() else {}
+    if paths.uploads_dir.is_dir():
+        # Documents sent to the API's /v1/ingest join every corpus, under uploads/.
+        uploaded = discover(paths.uploads_dir, config.extensions, summary, prefix=UPLOADS_PREFIX)
+        files |= {source: path for source, path in uploaded.items() if source not in files}
+        summary.files = len(files)
     if not files and not summary.skipped:
         raise UserError(f"{corpus} holds no documents: add .md, .txt, .html or .pdf files.")
     with open_store(settings, paths) as store:
@@ -108,11 +120,17 @@ def ingest(
         if rebuild:
             summary.rebuilt = "--rebuild"
         elif store.count() and previous != signature:
+            if uploads_only:
+                raise UserError(
+                    f"the index was chunked with other settings ({previous}, now {signature}): "
+                    "run `ingest` to rebuild it, then upload again."
+                )
             summary.rebuilt = f"chunking changed ({previous} -> {signature})"
         if summary.rebuilt:
             store.clear()
         store.use_embedder(embedder.name if embedder else None, embedder.dim if embedder else 0)
-        pending = plan(store, files, config.max_file_bytes, summary)
+        scope = UPLOADS_PREFIX if uploads_only else ""
+        pending = plan(store, files, config.max_file_bytes, summary, scope)
         documents = parse_all(pending, summary, progress=config.progress)
         chunked = [
             (document, chunk_all(document, config.chunk_size, config.chunk_overlap, summary))
@@ -127,8 +145,13 @@ def ingest(
     return summary
 
 
-def discover(corpus: Path, extensions: Sequence[str], summary: IngestSummary) -> dict[str, Path]:
-    """source -> path of every file to consider, sorted, so the first of two duplicates wins."""
+def discover(
+    corpus: Path, extensions: Sequence[str], summary: IngestSummary, prefix: str = ""
+) -> dict[str, Path]:
+    """source -> path of every file to consider, sorted, so the first of two duplicates wins.
+
+    A source is the path relative to `corpus`, after `prefix`.
+    """
     suffixes = {suffix.lower() for suffix in extensions}
     files: dict[str, Path] = {}
     for path in sorted(corpus.rglob("*")):
@@ -136,7 +159,7 @@ def discover(corpus: Path, extensions: Sequence[str], summary: IngestSummary) ->
         # Hidden files and folders (.git, .DS_Store) are no one's documents.
         if any(part.startswith(".") for part in relative.parts) or not path.is_file():
             continue
-        source = relative.as_posix()
+        source = prefix + relative.as_posix()
         if path.suffix.lower() not in suffixes:
             summary.skip(
                 source,
@@ -150,23 +173,29 @@ def discover(corpus: Path, extensions: Sequence[str], summary: IngestSummary) ->
 
 
 def plan(
-    store: Store, files: dict[str, Path], max_bytes: int, summary: IngestSummary
+    store: Store,
+    files: dict[str, Path],
+    max_bytes: int,
+    summary: IngestSummary,
+    scope: str = "",
 ) -> list[Pending]:
-    """Decide what to parse: new and changed files; remove deleted, changed and now-bad ones."""
-    known = store.file_hashes()
+    """Decide what to parse: new and changed files; remove deleted, changed and now-bad ones.
+
+    Only documents whose source starts with `scope` are compared with `files`; the others stay
+    as they are, unless one of them shared a chunk with a removed document (it is parsed again).
+    """
+    known = {s: digest for s, digest in store.file_hashes().items() if s.startswith(scope)}
     readable: dict[str, Pending] = {}
     for source, path in files.items():
-        try:
-            data = read_file(path, max_bytes)
-        except SkipFile as skipped:
-            summary.skip(source, skipped.reason)
-            continue
-        # Only the hash is kept: the bytes of unchanged files are not needed again.
-        readable[source] = Pending(source, path, file_hash(data), "new")
+        if source.startswith(scope) and (item := pending_file(source, path, max_bytes, summary)):
+            readable[source] = item
     unchanged = {s for s, item in readable.items() if known.get(s) == item.digest}
     reparse = store.delete(sorted(set(known) - unchanged))
     # Files that held duplicates of removed chunks are parsed again, changed or not.
     unchanged -= set(reparse)
+    for source in [s for s in reparse if s not in readable and s in files]:
+        if item := pending_file(source, files[source], max_bytes, summary):
+            readable[source] = item
     summary.deleted = len(set(known) - set(readable))
     summary.unchanged = len(unchanged)
     owners = {readable[source].digest: source for source in sorted(unchanged)}
@@ -184,6 +213,17 @@ def plan(
             item.kind = "changed"
         pending.append(item)
     return pending
+
+
+def pending_file(source: str, path: Path, max_bytes: int, summary: IngestSummary) -> Pending | None:
+    """A file to compare with the index, by the hash of its bytes; None (and why) if unreadable."""
+    try:
+        data = read_file(path, max_bytes)
+    except SkipFile as skipped:
+        summary.skip(source, skipped.reason)
+        return None
+    # Only the hash is kept: the bytes of unchanged files are not needed again.
+    return Pending(source, path, file_hash(data), "new")
 
 
 def parse_all(

@@ -38,6 +38,11 @@ class Paths(ReportPaths):
         return self.root / "data" / "index"
 
     @property
+    def uploads_dir(self) -> Path:
+        """Documents sent to POST /v1/ingest; every ingest reads them with the corpus."""
+        return self.root / "data" / "uploads"
+
+    @property
     def eval_set(self) -> Path:
         """The bundled questions with gold sections and reference answers."""
         return SAMPLE_DATA / "eval" / "questions.jsonl"

@@ -107,11 +107,15 @@ class Store(Protocol):
 
     def setting(self, key: str) -> str | None: ...
 
+    def generation(self) -> str | None: ...
+
     def set_setting(self, key: str, value: str) -> None: ...
 
     def clear(self) -> None: ...
 
     def save(self) -> None: ...
+
+    def end_reads(self) -> None: ...
 
     def close(self) -> None: ...
 
@@ -179,6 +183,10 @@ class IndexMetadata:
         """Searching with another embedder than the index's gives meaningless scores: refuse."""
         if self.embedder_name() != name:
             raise UserError(mismatch_message(self.location, self.embedder_name(), name))
+
+    def generation(self) -> str | None:
+        """A counter `save()` moves on when it wrote: a server reopens the index when it moved."""
+        return self.meta("generation")
 
     def setting(self, key: str) -> str | None:
         """A value ingest keeps with the index, such as the chunking it used."""
@@ -455,6 +463,9 @@ class EmbeddedStore(IndexMetadata):
         import bm25s
 
         return bm25s.BM25.load(str(folder)), rows
+
+    def end_reads(self) -> None:
+        """Nothing to end: a SQLite read holds no lock once it has returned its rows."""
 
     def close(self) -> None:
         self.db.close()

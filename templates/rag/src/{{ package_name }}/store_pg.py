@@ -177,6 +177,11 @@ class PgVectorStore(IndexMetadata):
     def close(self) -> None:
         self.db.close()
 
+    def end_reads(self) -> None:
+        """End the transaction that reads opened: a connection kept open between searches (the
+        API's) must hold no lock, or a schema change by another connection waits on it."""
+        self.db.rollback()
+
     def save(self) -> None:
         """Build the HNSW index if the vectors have none yet, then commit everything."""
         if self.dimension() and not self.has_hnsw_index():
@@ -194,6 +199,8 @@ class PgVectorStore(IndexMetadata):
                     sql.Literal(self.config.hnsw_ef_construction),
                 )
             )
+        # A serving API reopens the index when this changes, as with the embedded store.
+        self.set_meta("generation", str(int(self.meta("generation") or 0) + 1))
         self.db.commit()
 
     def has_hnsw_index(self) -> bool:

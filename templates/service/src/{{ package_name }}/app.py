@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 
 from . import PROJECT_NAME, __version__, http_errors, logs, routes
 from .config import ServiceSettings, load_service_settings
-from .middleware import RequestMiddleware
+from .middleware import BodyLimit, RequestMiddleware
 from .state import ServiceState
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.add_middleware(
         RequestMiddleware,
         telemetry=state.telemetry,
-        max_body_bytes=settings.max_body_bytes,
+        body_limit=BodyLimit(
+            settings.max_body_bytes, "MAX_BODY_BYTES", "send fewer records per request"
+        ),
     )
     return app

@@ -1,4 +1,4 @@
-"""Start and stop the service exactly as the container does, on a loopback port."""
+"""Start and stop the API exactly as the container does, on a loopback port."""
 
 import os
 import signal
@@ -23,6 +23,17 @@ APP = f"{PACKAGE}.app:create_app()"
 def gunicorn_argv(app: str = APP) -> list[str]:
     """The command the container runs (its Dockerfile CMD); the tests check they agree."""
     return ["gunicorn", "--config", f"python:{PACKAGE}.gunicorn_conf", app]
+
+
+def installed_argv(app: str = APP) -> list[str]:
+    """gunicorn_argv() with the gunicorn of this virtual environment, found without PATH.
+
+    The console script sits next to the interpreter, so `.venv/bin/<tool> serve` works without
+    an activated environment.
+    """
+    argv = gunicorn_argv(app)
+    argv[0] = str(Path(sys.executable).with_name("gunicorn"))
+    return argv
 
 
 def free_port() -> int:
@@ -61,9 +72,7 @@ def running_server(
     """
     port = free_port()
     environment = os.environ | {"HOST": LOOPBACK, "PORT": str(port)} | (env or {})
-    # The console script sits next to the interpreter in the same virtual environment.
-    argv = gunicorn_argv(app)
-    argv[0] = str(Path(sys.executable).with_name("gunicorn"))
+    argv = installed_argv(app)
     output = log_file.open("wb") if log_file else subprocess.DEVNULL
     process = subprocess.Popen(argv, env=environment, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://{LOOPBACK}:{port}"

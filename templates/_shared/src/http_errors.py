@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from .middleware import BodyTooLargeError
+
 # An echoed input longer than this is cut: the answer names the field, it need not repeat it.
 MAX_ECHOED_CHARS = 100
 # Past 64 bits an integer is no measurement, and past 4,300 digits Python refuses to print it.
@@ -21,8 +23,9 @@ JsonScalar = str | int | float | bool | None
 def echoed(value: object) -> JsonScalar:
     """A refused input as the answer can show it, whatever it was.
 
-    The JSON encoder of the response cannot write NaN or Infinity, integers past 4,300 digits or
-    undecodable bytes, and a deeply nested value would exhaust its recursion limit. Such values
+    The JSON encoder of the response cannot write NaN or Infinity, integers past 4,300 digits,
+    undecodable bytes or unpaired surrogates, and a deeply nested value would exhaust its
+    recursion limit. Such values
     come back as short text, and objects and arrays are not echoed at all.
     """
     if value is None or isinstance(value, bool | str):
@@ -36,6 +39,9 @@ def echoed(value: object) -> JsonScalar:
         text = value.decode("utf-8", errors="replace")
     else:
         return None
+    if isinstance(text, str):
+        # Half a UTF-16 pair (JSON's "\ud800") reads into Python but cannot be written as UTF-8.
+        text = text.encode("utf-8", errors="replace").decode("utf-8")
     if isinstance(text, str) and len(text) > MAX_ECHOED_CHARS:
         return text[:MAX_ECHOED_CHARS] + "…"
     return text
@@ -106,6 +112,11 @@ async def validation_error(request: Request, error: RequestValidationError) -> J
 
 async def http_error(_: Request, error: HTTPException) -> JSONResponse:
     """Any other refusal, with its status code and a detail saying how to fix the request."""
+    if isinstance(error.__cause__, BodyTooLargeError):
+        # FastAPI turns any failure while it reads the body into a 400; this one is a 413.
+        return JSONResponse(
+            {"detail": str(error.__cause__)}, status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+        )
     detail = str(error.detail)
     if error.status_code == HTTPStatus.BAD_REQUEST:
         # FastAPI's 400 means the body could not be read as JSON at all; the cause says why.

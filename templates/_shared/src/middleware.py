@@ -2,12 +2,14 @@
 
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import logs
-from .telemetry import Telemetry
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +28,33 @@ def route_label(scope: Scope) -> str:
     return str(scope["path"]) if "endpoint" in scope else "other"
 
 
+class RequestObserver(Protocol):
+    """What the middleware reports each request to: the app's metrics."""
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class BodyLimit:
+    """The most bytes a request body may hold, the setting that says so, and what to do instead."""
+
+    max_bytes: int
+    setting: str
+    advice: str
+
+    def message(self) -> str:
+        return (
+            f"The request body is larger than {self.max_bytes:,} bytes ({self.setting}): "
+            f"{self.advice}."
+        )
+
+
 class BodyTooLargeError(Exception):
     """The request body passed the size limit while it was being read."""
+
+    def __init__(self, limit: BodyLimit) -> None:
+        super().__init__(limit.message())
+        self.limit = limit
 
 
 class RequestMiddleware:
@@ -37,16 +64,25 @@ class RequestMiddleware:
     request, which matters at thousands of requests a second.
     """
 
-    def __init__(self, app: ASGIApp, telemetry: Telemetry, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        telemetry: RequestObserver,
+        body_limit: BodyLimit,
+        route_limits: Mapping[str, BodyLimit] | None = None,
+    ) -> None:
         self.app = app
         self.telemetry = telemetry
-        self.max_body_bytes = max_body_bytes
+        self.body_limit = body_limit
+        # Paths with a limit of their own, such as an upload route that takes whole files.
+        self.route_limits = dict(route_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        limit = self.route_limits.get(scope["path"], self.body_limit)
         request_id = logs.request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
         token = logs.REQUEST_ID.set(request_id)
         started = time.perf_counter()
@@ -70,8 +106,8 @@ class RequestMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_body_bytes:
-                raise BodyTooLargeError
+            if received > limit.max_bytes:
+                raise BodyTooLargeError(limit)
             return message
 
         try:
@@ -79,20 +115,16 @@ class RequestMiddleware:
             # still applies. More digits than this is over any limit, and too long for int().
             declared = headers.get(b"content-length", b"")
             if declared.isdigit() and (
-                len(declared) > MAX_LENGTH_DIGITS or int(declared) > self.max_body_bytes
+                len(declared) > MAX_LENGTH_DIGITS or int(declared) > limit.max_bytes
             ):
-                raise BodyTooLargeError
+                raise BodyTooLargeError(limit)
             await self.app(scope, receive_limited, send_with_id)
         except BodyTooLargeError:
+            # Raised here before the app ran (a Content-Length over the limit), or while a route
+            # read the body itself; FastAPI's own body parsing answers with http_errors instead.
             if response_started:
                 raise
-            response = JSONResponse(
-                {
-                    "detail": f"The request body is larger than {self.max_body_bytes:,} bytes "
-                    "(MAX_BODY_BYTES): send fewer records per request."
-                },
-                status_code=413,
-            )
+            response = JSONResponse({"detail": limit.message()}, status_code=413)
             await response(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""Gunicorn settings for the service, read from the same environment variables as the app.
+"""Gunicorn settings, read from the same environment variables (HOST, PORT, ...) as the app.
 
 Gunicorn with uvicorn workers rather than `uvicorn --workers`: gunicorn restarts a worker that
 hangs (`timeout`) or dies, gives each one `graceful_timeout` to finish its requests on SIGTERM,
@@ -9,9 +9,9 @@ import os
 import tempfile
 from typing import Protocol
 
-from .config import PROMETHEUS_MULTIPROC_ENV, load_service_settings
+from .config import PROMETHEUS_MULTIPROC_ENV, load_server_settings
 
-_settings = load_service_settings()
+_settings = load_server_settings()
 
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.web_concurrency
