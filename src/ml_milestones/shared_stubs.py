@@ -82,11 +82,12 @@ REPORT_STUBS: dict[str, str] = {
 }
 
 # The conventions of a served API: JSON error answers, the request middleware (request id, body
-# limit, one log line, metrics), JSON logs, gunicorn's settings, a loopback server for the tests,
-# and the raw-body fuzz machinery the tests of every route share.
+# limit, one log line, metrics), the request metrics and /metrics, JSON logs, gunicorn's
+# settings, a loopback server for the tests, and the raw-body fuzz machinery of the route tests.
 API_STUBS: dict[str, str] = {
     "src/{{ package_name }}/http_errors.py.jinja": "src/http_errors.py",
     "src/{{ package_name }}/middleware.py.jinja": "src/middleware.py",
+    "src/{{ package_name }}/http_metrics.py.jinja": "src/http_metrics.py",
     "src/{{ package_name }}/logs.py.jinja": "src/logs.py",
     "src/{{ package_name }}/server.py.jinja": "src/server.py",
     "src/{{ package_name }}/gunicorn_conf.py.jinja": "src/gunicorn_conf.py",

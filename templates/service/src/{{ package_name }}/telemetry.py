@@ -1,44 +1,20 @@
 """Prometheus metrics: requests and latency by route and status, predictions, quality, drift."""
 
-import os
-
 import numpy as np
 import pandas as pd
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import Counter, Gauge, Histogram
 
-from .config import PROMETHEUS_MULTIPROC_ENV
+from .http_metrics import HttpMetrics
 
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 PROBABILITY_BUCKETS = tuple(round(0.1 * step, 1) for step in range(1, 11))
 
 
-class Telemetry:
-    """The service's metrics, in a registry of their own so each app instance starts at zero."""
+class Telemetry(HttpMetrics):
+    """The service's metrics: the shared request metrics, and the predictions and their inputs."""
 
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        super().__init__()
         registry = self.registry
-        self.requests = Counter(
-            "http_requests",
-            "HTTP requests served, by route template, method and status code.",
-            ["route", "method", "status"],
-            registry=registry,
-        )
-        self.latency = Histogram(
-            "http_request_duration_seconds",
-            "Time from the first byte in to the last byte out, by route and status code.",
-            ["route", "status"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
         self.predictions = Counter(
             "predictions", "Predictions returned, by label.", ["label"], registry=registry
         )
@@ -87,10 +63,6 @@ class Telemetry:
             multiprocess_mode="livemin",
         )
 
-    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, str(status)).observe(seconds)
-
     def observe_predictions(self, probability: np.ndarray, labels: np.ndarray) -> None:
         self.batch_size.observe(len(probability))
         for value in probability:
@@ -121,12 +93,3 @@ class Telemetry:
             self.drift_psi.labels(name).set(value)
         for name, value in missing_rate.items():
             self.missing_rate.labels(name).set(value)
-
-    def exposition(self) -> tuple[bytes, str]:
-        """The metrics in Prometheus' text format, summed over workers when there are several."""
-        registry = self.registry
-        if os.environ.get(PROMETHEUS_MULTIPROC_ENV):
-            registry = CollectorRegistry()
-            # prometheus-client's multiprocess module has no type annotations.
-            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
