@@ -79,6 +79,12 @@ def is_json(content_type: str | None) -> bool:
     )
 
 
+def is_form(content_type: str | None) -> bool:
+    """A form body (`multipart/form-data` or URL-encoded), which FastAPI parses as a form."""
+    media_type = (content_type or "").partition(";")[0].strip().lower()
+    return media_type in {"multipart/form-data", "application/x-www-form-urlencoded"}
+
+
 def unreadable(cause: BaseException | None) -> str:
     """Why json.loads gave up on a body, in the words of the person who sent it."""
     if isinstance(cause, UnicodeDecodeError):
@@ -110,7 +116,7 @@ async def validation_error(request: Request, error: RequestValidationError) -> J
     return JSONResponse({"detail": errors, "message": message}, status_code=422)
 
 
-async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+async def http_error(request: Request, error: HTTPException) -> JSONResponse:
     """Any other refusal, with its status code and a detail saying how to fix the request."""
     if isinstance(error.__cause__, BodyTooLargeError):
         # FastAPI turns any failure while it reads the body into a 400; this one is a 413.
@@ -118,7 +124,10 @@ async def http_error(_: Request, error: HTTPException) -> JSONResponse:
             {"detail": str(error.__cause__)}, status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE
         )
     detail = str(error.detail)
-    if error.status_code == HTTPStatus.BAD_REQUEST:
+    if error.status_code == HTTPStatus.BAD_REQUEST and is_form(request.headers.get("content-type")):
+        # An upload route's 400: the form parser could not split the body into its parts.
+        detail += " Send the files as multipart/form-data, as `curl -F files=@FILE` writes it."
+    elif error.status_code == HTTPStatus.BAD_REQUEST:
         # FastAPI's 400 means the body could not be read as JSON at all; the cause says why.
         detail += f" ({unreadable(error.__cause__)}): send a UTF-8 JSON body with "
         detail += "Content-Type: application/json"

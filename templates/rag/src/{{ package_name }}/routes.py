@@ -168,6 +168,7 @@ def ingest_router(token: str) -> APIRouter:
         tags=["documents"],
         dependencies=[Depends(authorised)],
         responses={
+            400: {"model": schemas.ErrorBody, "description": "Not readable multipart/form-data."},
             401: {"model": schemas.ErrorBody, "description": "No token, or the wrong one."},
             413: {"model": schemas.ErrorBody, "description": "Over MAX_UPLOAD_BYTES."},
             422: {
