@@ -7,7 +7,6 @@ while the models train.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -90,15 +89,12 @@ def run_train(settings: Settings) -> tuple[train.TrainingResult, list[Path]]:
 
     split = data.load_split(settings.paths.data_dir)
     # Seconds of fixed cost run beside the cross-validation instead of after it: importing
-    # MLflow and opening its run in a child process (in a thread it would hold the interpreter
-    # lock the training needs), loading the plotting and model-file libraries in a thread.
-    with (
-        BackgroundRun(settings, "train", tags={"stage": "train"}) as run,
-        ThreadPoolExecutor(max_workers=1) as background,
-    ):
-        ready = background.submit(train.prepare_outputs)
+    # MLflow and opening its run happen in a child process, where they do not hold the
+    # interpreter lock the training needs. Plotting and skops load after training, for the same
+    # reason: loaded in a thread beside it, they slowed the cross-validation by more than they
+    # saved afterwards.
+    with BackgroundRun(settings, "train", tags={"stage": "train"}) as run:
         result = train.train(split, settings)
-        ready.result()
         return result, train.save_outputs(result, settings, run)
 
 

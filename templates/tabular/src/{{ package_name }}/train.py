@@ -1,6 +1,5 @@
 """Cross-validate the model basket, calibrate the best model, pick its threshold, and save it."""
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
@@ -121,12 +120,6 @@ def cv_display_table(cv_table: pd.DataFrame) -> pd.DataFrame:
             for mean, std in zip(cv_table[f"{metric}_mean"], cv_table[f"{metric}_std"], strict=True)
         ]
     return display
-
-
-def prepare_outputs() -> None:
-    """Load what saving needs (plotting, skops) before it is needed."""
-    importlib.import_module(".plots", __package__)
-    importlib.import_module("skops.io")
 
 
 def save_outputs(result: TrainingResult, settings: Settings, run: BackgroundRun) -> list[Path]:
