@@ -37,7 +37,9 @@ def median_of(repeats: int, action: Callable[[], object]) -> float:
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
     completed = process.run(command, cwd=cwd, env=env or clean_env(), output="separate")
     if completed.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed in {cwd}:\n{completed.stdout[-3000:]}")
+        # Both streams: a failing script's traceback is on stderr.
+        output = (completed.stdout or "") + (completed.stderr or "")
+        raise RuntimeError(f"{' '.join(command)} failed in {cwd}:\n{output[-3000:]}")
 
 
 def default_variant(project_type: str) -> Variant:
