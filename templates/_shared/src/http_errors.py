@@ -1,12 +1,13 @@
 """The error answers: every refused request gets a JSON body saying what was wrong and where."""
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from .middleware import BodyTooLargeError
@@ -132,3 +133,10 @@ async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         detail += f" ({unreadable(error.__cause__)}): send a UTF-8 JSON body with "
         detail += "Content-Type: application/json"
     return JSONResponse({"detail": detail}, status_code=error.status_code, headers=error.headers)
+
+
+# What every app registers: FastAPI(..., exception_handlers=http_errors.HANDLERS).
+HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]] = {
+    RequestValidationError: validation_error,
+    HTTPException: http_error,
+}

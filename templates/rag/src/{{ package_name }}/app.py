@@ -6,8 +6,6 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException
 
 from . import PROJECT_NAME, __version__, http_errors, logs, routes, schemas
 from .config import ApiSettings, Settings, load_server_settings, load_settings
@@ -64,10 +62,7 @@ def create_app(
         version=__version__,
         summary="Answers questions about its documents, citing the passages it quotes.",
         lifespan=lifespan,
-        exception_handlers={
-            RequestValidationError: http_errors.validation_error,
-            HTTPException: http_errors.http_error,
-        },
+        exception_handlers=http_errors.HANDLERS,
     )
     app.state.index = state
     app.include_router(routes.probes)

@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.exceptions import HTTPException
 
 from . import PROJECT_NAME, __version__, http_errors, logs, routes
 from .config import ServiceSettings, load_service_settings
@@ -56,10 +54,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         version=__version__,
         summary=f"Predicts {state.target} from {len(state.feature_schema.features)} features.",
         lifespan=lifespan,
-        exception_handlers={
-            RequestValidationError: http_errors.validation_error,
-            HTTPException: http_errors.http_error,
-        },
+        exception_handlers=http_errors.HANDLERS,
     )
     app.state.service = state
     app.include_router(routes.router)
