@@ -74,11 +74,13 @@ class IndexState:
         """Load the embedding model (hybrid and dense modes), then open the index."""
         if self.embedder is None and self.settings.retrieval.mode != "bm25":
             self.embedder = pipeline.load_embedder(self.settings)
-        with open_store(self.settings) as probe:
-            generation = probe.generation()
-        self.reload(generation)
+        self.reload(self.stored_generation())
         self.ready = True
         self.telemetry.ready.set(1)
+
+    def stored_generation(self) -> str | None:
+        with open_store(self.settings) as probe:
+            return probe.generation()
 
     def reload(self, generation: str | None) -> None:
         """Open the index afresh, with a retriever and a generator built over its contents.
@@ -108,19 +110,28 @@ class IndexState:
             raise
         self.telemetry.observe_index(self.loaded.documents, self.loaded.chunks)
 
-    def current(self) -> LoadedIndex:
+    def opened(self) -> LoadedIndex:
         """The loaded index, reopened first if something was ingested since it was loaded."""
-        if not self.ready or self.loaded is None:
+        if not self.ready:
             raise NotReadyError(f"Not ready: {self.problem}.")
-        latest = self.loaded.store.generation()
-        if latest != self.loaded.generation:
-            self.reload(latest)
+        if self.loaded is None:
+            # The last reopen failed, and its request was told why: try again.
+            self.reload(self.stored_generation())
+        else:
+            latest = self.loaded.store.generation()
+            if latest != self.loaded.generation:
+                self.reload(latest)
         assert self.loaded is not None  # noqa: S101 - reload() sets it or raises
-        if self.loaded.chunks == 0:
+        return self.loaded
+
+    def current(self) -> LoadedIndex:
+        """The up-to-date index, when it holds something to search."""
+        loaded = self.opened()
+        if loaded.chunks == 0:
             raise NotReadyError(
                 "The index is empty: upload documents to POST /v1/ingest, or run `ingest`."
             )
-        return self.loaded
+        return loaded
 
     def search(self, query: str, k: int) -> Retrieval:
         """The k best passages for a query (in the index thread)."""
@@ -137,11 +148,9 @@ class IndexState:
 
     def ingest_uploads(self, files: list[uploads.Upload]) -> uploads.UploadOutcome:
         """Check, store and index uploaded files; on any failure the folder is put back."""
-        if not self.ready or self.loaded is None:
-            raise NotReadyError(f"Not ready: {self.problem}.")
+        store = self.opened().store
         named = uploads.check(files, self.settings.ingest.max_file_bytes)
         paths = self.settings.paths
-        store = self.loaded.store
         indexed = store.file_hashes()
         # The ingest writes through a connection of its own, which must not wait on this one.
         store.end_reads()

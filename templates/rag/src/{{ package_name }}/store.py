@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import UserError
+from .file_lock import locked
 from .paths import Paths
 from .records import Chunk, Hit, ParsedDocument
 
@@ -213,11 +214,16 @@ class EmbeddedStore(IndexMetadata):
                 f"{self.db_path} is not a readable index ({error}): delete {index_dir} or run "
                 "`ingest --rebuild`."
             ) from None
-        # Row ids of the chunks in matrix order, and the matrix (None: no vectors are kept).
-        self.rows = [row for (row,) in self.db.execute("SELECT row FROM chunks ORDER BY row")]
+        # Held shared while reading, alone while saving: see file_lock.py.
+        self.lock_path = index_dir / "index.lock"
         try:
-            self.check_schema()
-            self.matrix = self.load_vectors()
+            with locked(self.lock_path, exclusive=False):
+                # Row ids of the chunks in matrix order, and the matrix (None: no vectors kept).
+                self.rows = [
+                    row for (row,) in self.db.execute("SELECT row FROM chunks ORDER BY row")
+                ]
+                self.check_schema()
+                self.matrix = self.load_vectors()
         except UserError:
             self.db.close()
             raise
@@ -419,28 +425,31 @@ class EmbeddedStore(IndexMetadata):
 
     def save(self) -> None:
         """Commit the chunks, then write the matrix and the BM25 index beside them."""
-        if self.dirty:
-            self.set_meta("generation", str(int(self.meta("generation") or 0) + 1))
-        self.db.commit()
+        # Built before taking the lock: readers wait only for the writes, not for BM25 indexing.
+        lexical = self.lexical_index() if self.dirty and self.rows else None
         vectors = self.vectors
-        if vectors is None:
-            self.vectors_path.unlink(missing_ok=True)
-        else:
-            partial = self.vectors_path.with_suffix(".partial.npy")
-            np.save(partial, vectors, allow_pickle=False)
-            # A rename is atomic: a reader sees the old matrix or the new one, never half.
-            partial.replace(self.vectors_path)
-        if self.dirty:
-            self.save_lexical()
-            self.dirty = False
+        with locked(self.lock_path, exclusive=True):
+            if self.dirty:
+                self.set_meta("generation", str(int(self.meta("generation") or 0) + 1))
+            self.db.commit()
+            if vectors is None:
+                self.vectors_path.unlink(missing_ok=True)
+            else:
+                partial = self.vectors_path.with_suffix(".partial.npy")
+                np.save(partial, vectors, allow_pickle=False)
+                # A rename is atomic: a reader sees the old matrix or the new one, never half.
+                partial.replace(self.vectors_path)
+            if self.dirty:
+                self.save_lexical(lexical)
+        self.dirty = False
 
-    def save_lexical(self) -> None:
+    def save_lexical(self, lexical: tuple[Any, list[int]] | None) -> None:
         """Keep the BM25 index on disk, so `search` need not rebuild it in every process."""
         folder = self.index_dir / "bm25"
         shutil.rmtree(folder, ignore_errors=True)
-        if not self.rows:
+        if lexical is None:
             return
-        retriever, rows = self.lexical_index()
+        retriever, rows = lexical
         partial = self.index_dir / "bm25.partial"
         shutil.rmtree(partial, ignore_errors=True)
         retriever.save(str(partial))
@@ -453,16 +462,17 @@ class EmbeddedStore(IndexMetadata):
         """The saved BM25 index, when it matches the stored chunks exactly."""
         folder = self.index_dir / "bm25"
         stamp = folder / "generation.txt"
-        if self.dirty or not stamp.is_file():
-            return None
-        if stamp.read_text() != (self.meta("generation") or "0"):
-            return None
-        rows = [int(row) for row in np.load(folder / "rows.npy", allow_pickle=False)]
-        if rows != self.rows:
+        if self.dirty:
             return None
         import bm25s
 
-        return bm25s.BM25.load(str(folder)), rows
+        with locked(self.lock_path, exclusive=False):
+            if not stamp.is_file() or stamp.read_text() != (self.meta("generation") or "0"):
+                return None
+            rows = [int(row) for row in np.load(folder / "rows.npy", allow_pickle=False)]
+            if rows != self.rows:
+                return None
+            return bm25s.BM25.load(str(folder)), rows
 
     def end_reads(self) -> None:
         """Nothing to end: a SQLite read holds no lock once it has returned its rows."""
