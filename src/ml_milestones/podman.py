@@ -130,6 +130,30 @@ class Podman:
             error=ContainerError,
         )
 
+    def build(
+        self, context: Path, tag: str, *options: str, check: bool = True
+    ) -> process.Completed:
+        """`podman build` of the Containerfile or Dockerfile in `context`, tagged `tag`.
+
+        The Docker image format keeps HEALTHCHECK, which the default OCI format drops; host
+        networking lets uv inside the build reach the package index; `--pull=never`, since the
+        base images are pulled (or their stand-ins built) beforehand, on purpose.
+        """
+        return self.run(
+            "build",
+            "--format",
+            "docker",
+            "--network",
+            "host",
+            "--pull=never",
+            *options,
+            "--tag",
+            tag,
+            str(context),
+            timeout=BUILD_TIMEOUT_S,
+            check=check,
+        )
+
     def state(self, container: str) -> str:
         """The container's status (`running`, `exited`...), or "" when it is gone."""
         return self.run(

@@ -16,7 +16,7 @@ from pathlib import Path
 from . import compose_stack, process
 from .copier_config import questions
 from .paths import TEMPLATE_ROOT, TEMPLATES_DIR, project_types
-from .podman import BUILD_TIMEOUT_S, ContainerError, Log, Podman
+from .podman import ContainerError, Log, Podman
 from .probes import BEFORE_BUILD, Running, probe_for
 from .process import tail
 from .render import render
@@ -90,26 +90,10 @@ def local_torch_options() -> list[str]:
 
 
 def build_image(podman: Podman, project: Path, tag: str) -> None:
-    """`podman build` with host networking, so the build's uv reaches the package index.
-
-    The Docker image format keeps HEALTHCHECK, which the default OCI format drops.
-    """
+    """`podman build` of the project's Dockerfile, its whole log kept beside the project."""
     log_file = project.parent / f"{project.name}-build.log"
-    completed = podman.run(
-        "build",
-        "--format",
-        "docker",
-        "--network",
-        "host",
-        "--pull=never",
-        "--layers=false",
-        "--force-rm",
-        *local_torch_options(),
-        "--tag",
-        tag,
-        str(project),
-        timeout=BUILD_TIMEOUT_S,
-        check=False,
+    completed = podman.build(
+        project, tag, "--layers=false", "--force-rm", *local_torch_options(), check=False
     )
     log_file.write_text(completed.stdout)
     if completed.returncode != 0:

