@@ -4,10 +4,6 @@ Importing MLflow and opening its store take seconds of Python. In a thread they 
 interpreter lock the cross-validation needs, so they run in a process of their own: it opens the
 run while the models train, and logs what `train` sends it once they are done. The parent waits
 for it before returning, so the run is complete, or its error reported, when `train` ends.
-
-Once the models are trained the child also draws the run's cross-validation figure, on the other
-core, while the parent loads skops and writes the model: each of the two takes about half a
-second of imports. (Drawn during training instead, its imports slowed the cross-validation.)
 """
 
 from __future__ import annotations
@@ -16,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import traceback
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Self
 
@@ -24,8 +19,6 @@ from .errors import UserError
 
 if TYPE_CHECKING:
     from types import TracebackType
-
-    import pandas as pd
 
     # Only a type here: the child never loads pydantic for it.
     from .settings import ProjectSettings
@@ -79,11 +72,6 @@ class BackgroundRun:
             self._run_id = str(self._answer()["run_id"])
         return self._run_id
 
-    def draw_cv_comparison(self, cv_table: pd.DataFrame, path: Path) -> None:
-        """Have the child draw `plots.cv_comparison` to `path`; `finish` waits until it has."""
-        table = cv_table.to_json(orient="split")
-        self._send({"draw_cv_comparison": {"table": table, "path": str(path)}})
-
     def finish(
         self, params: dict[str, Any], metrics: dict[str, float], artifacts: list[tuple[Path, str]]
     ) -> None:
@@ -113,12 +101,6 @@ class BackgroundRun:
                 f"recorded in {self.tracking_uri}: see its error above."
             )
         answer: dict[str, Any] = json.loads(line)
-        if "figure_error" in answer:
-            self._close()
-            raise RuntimeError(
-                f"The cross-validation figure could not be drawn ({answer['figure_error']}): "
-                "see the traceback above."
-            )
         if "error" in answer:
             self._close()
             raise TrackingError(
@@ -161,16 +143,11 @@ def serve(requests: IO[str], answers: IO[str]) -> None:
             opening["tags"],
         ) as run:
             answer({"run_id": run.info.run_id})
-            logged = next_message(requests)
-            if "draw_cv_comparison" in logged:
-                try:
-                    draw_cv_comparison(**logged["draw_cv_comparison"])
-                except Exception as error:
-                    # A bug in the figure, not MLflow's fault: said as such, and the run FAILED.
-                    traceback.print_exc()
-                    answer({"figure_error": f"{type(error).__name__}: {error}"})
-                    raise TrainingStoppedError from error
-                logged = next_message(requests)
+            line = requests.readline()
+            if not line:
+                # The parent failed before sending anything: the run ends as FAILED.
+                raise TrainingStoppedError
+            logged = json.loads(line)
             mlflow.log_params(logged["params"])
             mlflow.log_metrics(logged["metrics"])
             for path, folder in logged["artifacts"]:
@@ -182,25 +159,6 @@ def serve(requests: IO[str], answers: IO[str]) -> None:
         answer({"error": f"{type(error).__name__}: {error}"})
         return
     answer({"done": True})
-
-
-def next_message(requests: IO[str]) -> dict[str, Any]:
-    line = requests.readline()
-    if not line:
-        # The parent failed before sending everything: the run ends as FAILED.
-        raise TrainingStoppedError
-    message: dict[str, Any] = json.loads(line)
-    return message
-
-
-def draw_cv_comparison(table: str, path: str) -> None:
-    from io import StringIO
-
-    import pandas as pd
-
-    from .plots import cv_comparison
-
-    cv_comparison(pd.read_json(StringIO(table), orient="split"), Path(path))
 
 
 class TrainingStoppedError(Exception):

@@ -91,8 +91,8 @@ def run_train(settings: Settings) -> tuple[train.TrainingResult, list[Path]]:
     # Seconds of fixed cost run beside the cross-validation instead of after it: importing
     # MLflow and opening its run happen in a child process, where they do not hold the
     # interpreter lock the training needs. Plotting and skops load after training, for the same
-    # reason (loaded in a thread beside it, they slowed the cross-validation by more than they
-    # saved afterwards), and in parallel: the child draws the figure, the parent writes the model.
+    # reason: loaded in a thread beside it, they slowed the cross-validation by more than they
+    # saved afterwards.
     with BackgroundRun(settings, "train", tags={"stage": "train"}) as run:
         result = train.train(split, settings)
         return result, train.save_outputs(result, settings, run)

@@ -124,15 +124,14 @@ def cv_display_table(cv_table: pd.DataFrame) -> pd.DataFrame:
 
 def save_outputs(result: TrainingResult, settings: Settings, run: BackgroundRun) -> list[Path]:
     """Write the CV table, its plot, the model and its metadata, and log them all to MLflow."""
+    from . import plots
     from .persistence import save_metadata, save_model
 
     paths = settings.paths
     tables.write(cv_display_table(result.cv_table), paths.cv_results_md)
     # The CSV keeps the numbers as numbers, for spreadsheets; the Markdown is for people.
     result.cv_table.to_csv(paths.cv_results_csv, index=False)
-    figure = paths.figures_dir / "cv_comparison.png"
-    # Drawn by the run's process while this one writes the model (background_run.py).
-    run.draw_cv_comparison(result.cv_table, figure)
+    figure = plots.cv_comparison(result.cv_table, paths.figures_dir / "cv_comparison.png")
     model_file = save_model(result.model, paths.models_dir)
 
     metadata = result.metadata.model_copy(update={"mlflow_run_id": run.run_id})
