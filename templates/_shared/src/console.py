@@ -1,5 +1,7 @@
 """What every command line shares: the Typer app, the console, user errors and written files."""
 
+import atexit
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +24,10 @@ DataOption = Annotated[
 
 def create_app(help_text: str) -> typer.Typer:
     """The project's Typer app: help when called bare, tracebacks without local variables."""
+    # A command that loaded pandas, scikit-learn or torch leaves millions of objects, and the
+    # interpreter's last garbage collections walk every one of them on the way out: 0.2 to
+    # 0.35 s after `train`. Frozen at exit, they are skipped; the memory goes back all the same.
+    atexit.register(gc.freeze)
     return typer.Typer(
         name=PROJECT_NAME,
         help=help_text,
