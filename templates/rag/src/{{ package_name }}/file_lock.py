@@ -20,17 +20,29 @@ if sys.platform == "win32":
 
 else:
     import fcntl
+    import os
 
     @contextmanager
     def locked(path: Path, *, exclusive: bool) -> Iterator[None]:
         """Hold `path` locked, shared by readers or `exclusive` to one writer, until the block ends.
 
         `flock` locks belong to an open file, not to a process: two threads that each open the
-        file exclude each other as two processes do, and a crash releases the lock.
+        file exclude each other as two processes do, and a crash releases the lock. A reader
+        that cannot create the file (a read-only container filesystem) reads without it: where
+        nobody can write, there is no save to wait for.
         """
-        with path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            if exclusive:
+                raise
             try:
+                descriptor = os.open(path, os.O_RDONLY)
+            except OSError:
                 yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                return
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(descriptor)
