@@ -24,7 +24,7 @@ DataOption = Annotated[
 
 def create_app(help_text: str) -> typer.Typer:
     """The project's Typer app: help when called bare, tracebacks without local variables."""
-    # A command that loaded pandas, scikit-learn or torch leaves millions of objects, and the
+    # A command that loaded pandas, scikit-learn or torch leaves some 200,000 objects, and the
     # interpreter's last garbage collections walk every one of them on the way out: 0.2 to
     # 0.35 s after `train`. Frozen at exit, they are skipped; the memory goes back all the same.
     atexit.register(gc.freeze)
